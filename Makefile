@@ -1,0 +1,52 @@
+# cc-metric-bridge. `make run` starts the server on 127.0.0.1:8080 with the
+# embedded default config; `make test` runs every test (race detector on)
+# and short fuzz runs of every decoder.
+GO       ?= go
+BIN      := bin/cc-metric-bridge
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown) -X main.date=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+FUZZTIME ?= 4s
+
+# package:FuzzTarget pairs run by `make test` (short) and `make fuzz` (long).
+FUZZ_TARGETS := \
+	./core/chunk:FuzzRoundTrip \
+	./core/chunk:FuzzDecode \
+	./core/lineproto:FuzzDecode \
+	./native:FuzzQueryRequest \
+	./native:FuzzWriteBody \
+	./native/numfmt:FuzzAppendFixed \
+	./auth:FuzzVerify
+
+.PHONY: build run test unit fuzz-short fuzz bench lint clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cc-metric-bridge
+
+run: build
+	./$(BIN) $(ARGS)
+
+test: lint unit fuzz-short
+
+unit:
+	$(GO) test -race -count=1 -timeout 8m ./...
+
+fuzz-short:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+fuzz:
+	$(MAKE) fuzz-short FUZZTIME=2m
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin var

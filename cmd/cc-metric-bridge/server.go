@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cc-metric-bridge/cc-metric-bridge/auth"
+	"github.com/cc-metric-bridge/cc-metric-bridge/core"
+	"github.com/cc-metric-bridge/cc-metric-bridge/core/config"
+	"github.com/cc-metric-bridge/cc-metric-bridge/native"
+)
+
+// server wires the store, the protocol adapters and the HTTP listener.
+type server struct {
+	cfg     *config.Config
+	store   *core.Store
+	http    *http.Server
+	started time.Time
+}
+
+func newServer(cfg *config.Config, log *slog.Logger, dev bool) (*server, error) {
+	metrics := make([]core.MetricConfig, 0, len(cfg.Metrics))
+	for name, m := range cfg.Metrics {
+		metrics = append(metrics, core.MetricConfig{Name: name, Frequency: m.Frequency, Aggregation: core.Aggregation(m.Aggregation)})
+	}
+	sort.Slice(metrics, func(i, j int) bool { return metrics[i].Name < metrics[j].Name })
+	st, err := core.New(core.Options{
+		Metrics:          metrics,
+		DefaultFrequency: cfg.Bridge.DefaultFrequency,
+		StrictMetrics:    cfg.Bridge.StrictMetrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &server{cfg: cfg, store: st, started: time.Now()}
+
+	if !dev {
+		gin.SetMode(gin.ReleaseMode)
+	}
+	engine := native.NewEngine()
+	var authMW gin.HandlerFunc
+	if cfg.Main.JWTPublicKey != nil {
+		authMW = auth.NewVerifier(cfg.Main.JWTPublicKey).Middleware()
+	} else {
+		log.Warn("authentication is off: main.jwt-public-key is not set")
+	}
+	native.New(native.Options{
+		Store:               st,
+		MaxRequestBytes:     cfg.Bridge.MaxRequestBytes,
+		MaxPointsPerSeries:  int(cfg.Bridge.MaxPointsPerSeries),
+		MaxPointsPerRequest: int(cfg.Bridge.MaxPointsPerRequest),
+		Auth:                authMW,
+		Health:              s.health,
+	}).Register(engine)
+
+	s.http = &http.Server{
+		Handler:           engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Large job queries take seconds to stream; the reference allows 30 s.
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: 30 * time.Second,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if cfg.Main.HTTPSCertFile != "" {
+		s.http.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return s, nil
+}
+
+func (s *server) serve(ln net.Listener) error {
+	if s.cfg.Main.HTTPSCertFile != "" {
+		return s.http.ServeTLS(ln, s.cfg.Main.HTTPSCertFile, s.cfg.Main.HTTPSKeyFile)
+	}
+	return s.http.Serve(ln)
+}
+
+func (s *server) shutdown(ctx context.Context) error {
+	return s.http.Shutdown(ctx)
+}
+
+// health is the answer of /api/healthcheck without a body.
+func (s *server) health() any {
+	return map[string]any{
+		"status":         "ok",
+		"ready":          true,
+		"version":        version,
+		"uptime-seconds": int64(time.Since(s.started).Seconds()),
+	}
+}

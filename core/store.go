@@ -1,0 +1,302 @@
+// Package core owns the data: the level tree (cluster → host → scope →
+// sub-scope), the metric registry and the series with their samples. Every
+// protocol writes through an Appender and reads through the query functions.
+//
+// Lock order: a parent Level before its children, any Level before a
+// Series, a Series before a cache shard. No lock is held across I/O. An
+// Appender holds at most one Series lock between calls (for a run of
+// samples to the same series) and releases it before it takes a Level lock.
+package core
+
+import (
+	"bytes"
+	"fmt"
+	"hash/maphash"
+	"sync"
+)
+
+// MaxNameBytes bounds cluster, host and scope names: they become path
+// elements of checkpoint files, and 255 bytes is the common file-name limit.
+const MaxNameBytes = 255
+
+// Options configure a Store.
+type Options struct {
+	Metrics []MetricConfig
+	// DefaultFrequency (seconds) is given to metrics registered on first write.
+	DefaultFrequency int64
+	// StrictMetrics skips samples of metrics not in Metrics
+	// (cc-metric-store's behaviour) instead of registering them.
+	StrictMetrics bool
+}
+
+// Store is the in-memory time-series store.
+type Store struct {
+	reg  *registry
+	root *Level
+
+	seed  maphash.Seed
+	cache [cacheShards]cacheShard
+
+	appenders sync.Pool
+}
+
+const cacheShards = 32
+
+// cacheShard maps canonical series keys to series, so that the write path
+// finds a known series with one hash lookup instead of a tree walk.
+type cacheShard struct {
+	mu sync.RWMutex
+	m  map[string]*Series
+	_  [40]byte // keep shards on separate cache lines
+}
+
+// New returns an empty store.
+func New(opt Options) (*Store, error) {
+	reg, err := newRegistry(opt.Metrics, opt.DefaultFrequency, opt.StrictMetrics)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create store: %w", err)
+	}
+	st := &Store{reg: reg, root: newLevel("", nil), seed: maphash.MakeSeed()}
+	for i := range st.cache {
+		st.cache[i].m = make(map[string]*Series)
+	}
+	st.appenders.New = func() any { return &Appender{st: st} }
+	return st, nil
+}
+
+// Root returns the root level; its children are the clusters.
+func (st *Store) Root() *Level { return st.root }
+
+// Metric returns the registered metric called name, or nil.
+func (st *Store) Metric(name string) *Metric { return st.reg.lookup([]byte(name)) }
+
+// Metrics returns every registered metric, in no particular order.
+func (st *Store) Metrics() []*Metric { return st.reg.all() }
+
+// Appender returns a pooled appender. Call Commit when done with it.
+func (st *Store) Appender() *Appender { return st.appenders.Get().(*Appender) }
+
+// Appender writes samples. It is not safe for concurrent use; take one per
+// request. Samples are visible to readers as soon as Append returns.
+type Appender struct {
+	st  *Store
+	key []byte
+	// cur stays write-locked while consecutive samples go to the same series,
+	// so a run costs one lock acquisition.
+	cur *Series
+	n   int
+}
+
+// Append stores one sample (t in Unix milliseconds) of the series named by
+// k, creating the series if needed. It returns ErrUnknownMetric (strict
+// mode) or an ErrInvalidName error without storing anything.
+func (a *Appender) Append(k *Key, t int64, v float64) error {
+	a.key = appendCanonical(a.key[:0], k)
+	sh := &a.st.cache[maphash.Bytes(a.st.seed, a.key)%cacheShards]
+	sh.mu.RLock()
+	s := sh.m[string(a.key)]
+	sh.mu.RUnlock()
+	if s != a.cur || s == nil {
+		a.unlock()
+		if s != nil {
+			s.mu.Lock()
+		}
+		for s == nil || s.deleted {
+			if s != nil {
+				s.mu.Unlock()
+			}
+			var err error
+			if s, err = a.st.resolve(k, a.key); err != nil {
+				return err
+			}
+			s.mu.Lock()
+		}
+		a.cur = s
+	}
+	s.append(t, v)
+	a.n++
+	return nil
+}
+
+// Count returns the number of samples appended since the last Commit.
+func (a *Appender) Count() int { return a.n }
+
+// Commit releases the appender; it must not be used afterwards.
+func (a *Appender) Commit() {
+	a.unlock()
+	a.n = 0
+	a.st.appenders.Put(a)
+}
+
+func (a *Appender) unlock() {
+	if a.cur != nil {
+		a.cur.mu.Unlock()
+		a.cur = nil
+	}
+}
+
+// resolve finds or creates the series named by k (slow path) and caches it
+// under its canonical key.
+func (st *Store) resolve(k *Key, canon []byte) (*Series, error) {
+	m, err := st.reg.lookupOrRegister(k.Metric)
+	if err != nil {
+		return nil, err
+	}
+	if err := validName("cluster", k.Cluster); err != nil {
+		return nil, err
+	}
+	if err := validName("host", k.Host); err != nil {
+		return nil, err
+	}
+	for _, sc := range k.Scope {
+		if len(sc) == 0 {
+			return nil, fmt.Errorf("%w: empty scope name", ErrInvalidName)
+		}
+		if err := validName("scope", sc); err != nil {
+			return nil, err
+		}
+	}
+	var s *Series
+	for s == nil {
+		// A level pruned concurrently is marked removed; start again from
+		// the root so that nothing is written into a detached subtree.
+		s = st.seriesAt(k, m, canon)
+	}
+	sh := &st.cache[maphash.String(st.seed, s.key)%cacheShards]
+	sh.mu.Lock()
+	sh.m[s.key] = s
+	sh.mu.Unlock()
+	return s, nil
+}
+
+// seriesAt walks to the level of k and finds or creates the series there.
+// It returns nil when it met a level that was pruned meanwhile.
+func (st *Store) seriesAt(k *Key, m *Metric, canon []byte) *Series {
+	l := st.root.childOrCreate(k.Cluster)
+	if l != nil {
+		l = l.childOrCreate(k.Host)
+	}
+	for i := 0; l != nil && i < len(k.Scope); i++ {
+		l = l.childOrCreate(k.Scope[i])
+	}
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.removed {
+		return nil
+	}
+	for _, x := range l.series {
+		if x.metric == m && x.labels == string(k.Labels) {
+			return x
+		}
+	}
+	s := &Series{key: string(canon), labels: string(k.Labels), metric: m, level: l}
+	l.series = append(l.series, s)
+	return s
+}
+
+// validName rejects names that are unsafe as file-path elements (they name
+// checkpoint directories) or cannot be told apart in canonical keys.
+func validName(what string, b []byte) error {
+	switch {
+	case len(b) > MaxNameBytes:
+		return fmt.Errorf("%w: %s name longer than %d bytes", ErrInvalidName, what, MaxNameBytes)
+	case bytes.Contains(b, []byte("..")):
+		return fmt.Errorf("%w: %s name %q contains \"..\"", ErrInvalidName, what, b)
+	case bytes.ContainsAny(b, "/\\"):
+		return fmt.Errorf("%w: %s name %q contains a path separator", ErrInvalidName, what, b)
+	}
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
+			return fmt.Errorf("%w: %s name %q contains a control character", ErrInvalidName, what, b)
+		}
+	}
+	return nil
+}
+
+// appendCanonical writes the identity of k: names separated by 0x00 (which
+// validName rejects), scope elements ended by 0x01.
+func appendCanonical(dst []byte, k *Key) []byte {
+	dst = append(dst, k.Cluster...)
+	dst = append(dst, 0)
+	dst = append(dst, k.Host...)
+	dst = append(dst, 0)
+	for _, sc := range k.Scope {
+		dst = append(dst, sc...)
+		dst = append(dst, 1)
+	}
+	dst = append(dst, 0)
+	dst = append(dst, k.Metric...)
+	dst = append(dst, 0)
+	return append(dst, k.Labels...)
+}
+
+// Free drops, below the level at path, every chunk whose samples all lie
+// before t (ms), removes series and levels left empty, and returns the number
+// of chunks freed. An unknown path frees nothing.
+func (st *Store) Free(path []string, t int64) int {
+	l := st.root
+	for _, p := range path {
+		if l = l.child([]byte(p)); l == nil {
+			return 0
+		}
+	}
+	n := st.free(l, t)
+	// The level at path itself may now be empty; prune it upwards too.
+	for l != st.root && l.parent.pruneChild(l) {
+		l = l.parent
+	}
+	return n
+}
+
+func (st *Store) free(l *Level, t int64) int {
+	n := 0
+	for _, c := range l.Children() {
+		n += st.free(c, t)
+		l.pruneChild(c)
+	}
+	var gone []*Series
+	l.mu.Lock()
+	kept := l.series[:0]
+	for _, s := range l.series {
+		s.mu.Lock()
+		n += s.dropBefore(t)
+		if s.empty() {
+			s.deleted = true
+			gone = append(gone, s)
+		} else {
+			kept = append(kept, s)
+		}
+		s.mu.Unlock()
+	}
+	clear(l.series[len(kept):])
+	l.series = kept
+	l.mu.Unlock()
+	for _, s := range gone {
+		sh := &st.cache[maphash.String(st.seed, s.key)%cacheShards]
+		sh.mu.Lock()
+		if sh.m[s.key] == s {
+			delete(sh.m, s.key)
+		}
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// pruneChild removes c from l when c has neither series nor children, and
+// reports whether it did.
+func (l *Level) pruneChild(c *Level) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.series) > 0 || len(c.children) > 0 || l.children[c.name] != c {
+		return false
+	}
+	c.removed = true
+	delete(l.children, c.name)
+	l.sorted.Store(nil)
+	return true
+}

@@ -1,0 +1,53 @@
+package native
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cc-metric-bridge/cc-metric-bridge/core/lineproto"
+)
+
+var decoders = sync.Pool{New: func() any { return new(lineproto.Decoder) }}
+
+// write stores a line-protocol body. Lines before a bad line stay stored,
+// as in the reference; the 400 names the line and the reason.
+func (a *API) write(c *gin.Context) {
+	body, err := a.readBody(c)
+	defer a.releaseBody(body)
+	if err != nil {
+		a.bodyError(c, err)
+		return
+	}
+	dec := decoders.Get().(*lineproto.Decoder)
+	defer decoders.Put(dec)
+	app := a.opt.Store.Appender()
+	_, err = dec.Decode(body.Bytes(), lineproto.Options{
+		Mode:           lineproto.Native,
+		DefaultCluster: rawParam(c.Request.URL.RawQuery, "cluster"),
+		Now:            time.Now().UnixMilli(),
+	}, app)
+	app.Commit()
+	if err != nil {
+		jsonError(c, http.StatusBadRequest, err.Error())
+		return
+	}
+	c.Data(http.StatusOK, "application/json", nil)
+}
+
+// rawParam returns the first value of name in a raw query string without
+// URL-decoding it, as cc-metric-store reads ?cluster=.
+func rawParam(rawQuery, name string) []byte {
+	for rawQuery != "" {
+		var part string
+		part, rawQuery, _ = strings.Cut(rawQuery, "&")
+		k, v, _ := strings.Cut(part, "=")
+		if k == name {
+			return []byte(v)
+		}
+	}
+	return nil
+}
