@@ -53,11 +53,14 @@ type bitReader struct {
 }
 
 // fill makes at least k ≤ 56 bits available and reports whether the stream
-// had them.
+// had them. Only the check inlines; the loads happen once per ~7 bytes.
 func (r *bitReader) fill(k uint) bool {
-	if r.n >= k {
-		return true
-	}
+	return r.n >= k || r.refill(k)
+}
+
+// refill tops acc up to at least 57 bits, or to what the stream has left,
+// and reports whether that reaches k.
+func (r *bitReader) refill(k uint) bool {
 	if r.pos+8 <= len(r.b) {
 		// Load a whole word; the bytes that do not fit above n are simply
 		// loaded again next time (OR-ing identical bits is harmless).
@@ -67,19 +70,12 @@ func (r *bitReader) fill(k uint) bool {
 		r.n += step << 3
 		return true
 	}
-	r.fillTail()
-	return r.n >= k
-}
-
-// fillTail is fill for the last 7 bytes of the stream.
-//
-//go:noinline
-func (r *bitReader) fillTail() {
 	for r.n <= 56 && r.pos < len(r.b) {
 		r.acc |= uint64(r.b[r.pos]) << r.n
 		r.pos++
 		r.n += 8
 	}
+	return r.n >= k
 }
 
 // take consumes k bits (k ≤ n, so k < 64) and returns them.

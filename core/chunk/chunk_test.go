@@ -330,8 +330,8 @@ func TestDecodeBoundedAlloc(t *testing.T) {
 	full := Encode(nil, regular(MaxSamples), values(rand.New(rand.NewPCG(1, 1)), "randomfloat", MaxSamples))
 	forged := [][]byte{
 		full[:len(full)/2],
-		{1, 0xff, 0xff, 0x03, 0, 1, 8, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0},         // xor, 9 bytes for 65535 values
-		{1, 0xff, 0xff, 0x03, 0, 1, 8, 0x00, 0, 4},                               // decimal, no data
+		{1, 0xff, 0xff, 0x03, 0, 1, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0},          // xor, 9 bytes for 65535 values
+		{1, 0xff, 0xff, 0x03, 0, 1, 0, 0x00, 0, 4},                               // decimal, no data
 		{1, 0xff, 0xff, 0x03, 0, 1, 0xff, 0x00, 0, 0},                            // bad timestamp width
 		{1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0, 0, 0}, // huge count
 	}

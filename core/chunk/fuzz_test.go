@@ -106,7 +106,7 @@ func FuzzRoundTrip(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add(s)
 	}
-	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0})           // starts at MaxInt64
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0})          // starts at MaxInt64
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0x80, 0x0e, 0xff, 0xff, 0, 0x0e, 0xff}) // MinInt64, huge gaps
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ts, vs := samplesFromBytes(data)

@@ -52,12 +52,12 @@ type reasonError struct {
 func (e *reasonError) Error() string        { return e.msg }
 func (e *reasonError) Is(target error) bool { return target == e.kind }
 
-// syntaxError converts an error of the lp/v2 decoder. Its line number is
+// syntax converts an error of the lp/v2 decoder. Its line number is
 // already relative to the body.
-func syntaxError(err error) error {
+func (d *Decoder) syntax(err error) error {
 	var de *lineprotocol.DecodeError
-	if !errors.As(err, &de) {
-		return &LineError{Line: 1, Err: &reasonError{ErrSyntax, "syntax error: " + err.Error()}}
+	if !errors.As(err, &de) { // not expected: lp reports syntax errors only
+		return d.fail(&reasonError{ErrSyntax, "syntax error: " + err.Error()})
 	}
 	kind, msg := translate(de.Err.Error())
 	return &LineError{

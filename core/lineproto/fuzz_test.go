@@ -5,6 +5,8 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/cc-metric-bridge/cc-metric-bridge/core"
 )
 
 // FuzzDecode feeds arbitrary bodies to both modes. Decoding must not panic,
@@ -33,7 +35,7 @@ func FuzzDecode(f *testing.F) {
 			results := make([]fuzzResult, 2)
 			for i, slow := range []bool{false, true} {
 				forceSlowReset = slow
-				rec := &recorder{}
+				rec := &recorder{reject: fuzzReject}
 				st, err := d.Decode(body, opt, rec)
 				forceSlowReset = false
 				if len(rec.bad) > 0 {
@@ -59,8 +61,45 @@ func FuzzDecode(f *testing.F) {
 			if !reflect.DeepEqual(results[0], results[1]) {
 				t.Fatalf("%v: fast and fallback reset differ:\n%+v\n%+v", mode, results[0], results[1])
 			}
+			checkErrorLine(t, d, body, opt, results[0])
 		}
 	})
+}
+
+// fuzzReject makes the recorder reject some keys, to exercise both kinds of
+// Appender errors.
+func fuzzReject(k *core.Key) error {
+	switch {
+	case bytes.Contains(k.Metric, []byte("zz")):
+		return core.ErrUnknownMetric
+	case bytes.ContainsRune(k.Host, '/'):
+		return core.ErrInvalidName
+	}
+	return nil
+}
+
+// checkErrorLine verifies the reported line number: when no entry can span
+// lines (no quoted strings), the lines before the reported one must decode
+// without error to exactly the samples stored before the error.
+func checkErrorLine(t *testing.T, d *Decoder, body []byte, opt Options, full fuzzResult) {
+	var le *LineError
+	if full.err == "" || bytes.IndexByte(body, '"') >= 0 {
+		return
+	}
+	_, err := d.Decode(body, opt, &recorder{reject: fuzzReject})
+	if !errors.As(err, &le) {
+		t.Fatalf("%v: error changed on a second run: %v", opt.Mode, err)
+	}
+	prefix := bytes.Join(bytes.SplitAfter(body, []byte{'\n'})[:le.Line-1], nil)
+	rec := &recorder{reject: fuzzReject}
+	st, err := d.Decode(prefix, opt, rec)
+	if err != nil {
+		t.Fatalf("%v: error reported on line %d, but the lines before it fail too: %v\nbody %q", opt.Mode, le.Line, err, body)
+	}
+	if !reflect.DeepEqual(fuzzResult{rec.got, st, ""}, fuzzResult{full.samples, full.st, ""}) {
+		t.Fatalf("%v: error reported on line %d, but the lines before it decode differently:\n%+v\n%+v\nbody %q",
+			opt.Mode, le.Line, fuzzResult{rec.got, st, ""}, full, body)
+	}
 }
 
 type fuzzResult struct {

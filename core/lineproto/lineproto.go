@@ -179,34 +179,11 @@ const (
 	maxKeepItems = 1024
 )
 
-// Reset releases references to the last body and any oversized buffers. The
-// Decoder stays usable. Decode cleans up after itself, so Reset is only
-// needed before parking a Decoder for a long time.
-func (d *Decoder) Reset() {
-	d.lp = lineprotocol.Decoder{}
-	d.body, d.bodyLast = nil, nil
-	if cap(d.esc) > maxKeepBytes {
-		d.esc = nil
-	}
-	if cap(d.arena) > maxKeepBytes {
-		d.arena = nil
-	}
-	if cap(d.metric) > maxKeepBytes {
-		d.metric = nil
-	}
-	if cap(d.lbuf) > maxKeepBytes {
-		d.lbuf = nil
-	}
-	if cap(d.labels) > maxKeepItems {
-		d.labels = nil
-	}
-	if cap(d.fields) > maxKeepItems {
-		d.fields = nil
-	}
-	d.key = core.Key{Scope: d.key.Scope[:0]}
-	clear(d.scope[:cap(d.scope)])
-	d.scope = d.scope[:0]
-}
+// Reset drops every reference to the last body and options and releases
+// buffers grown beyond the usual size. Decode does this itself when it
+// returns, so Reset is only needed to clean a Decoder whose Appender
+// panicked. The Decoder stays usable.
+func (d *Decoder) Reset() { d.finish() }
 
 var pool = sync.Pool{New: func() any { return NewDecoder() }}
 
@@ -294,7 +271,7 @@ func (d *Decoder) entry(opt *Options, app Appender, filter MetricFilter, st *Sta
 
 	m, err := d.lp.Measurement()
 	if err != nil {
-		return syntaxError(err)
+		return d.syntax(err)
 	}
 	d.anchor(m)
 	if filter != nil && !filter.KnownMetric(m) {
@@ -308,7 +285,7 @@ func (d *Decoder) entry(opt *Options, app Appender, filter MetricFilter, st *Sta
 	for {
 		k, v, err := d.lp.NextTag()
 		if err != nil {
-			return syntaxError(err)
+			return d.syntax(err)
 		}
 		if k == nil {
 			break
@@ -349,7 +326,7 @@ func (d *Decoder) entry(opt *Options, app Appender, filter MetricFilter, st *Sta
 	for {
 		k, kind, raw, err := d.lp.NextFieldBytes()
 		if err != nil {
-			return syntaxError(err)
+			return d.syntax(err)
 		}
 		if k == nil {
 			break
@@ -385,7 +362,7 @@ func (d *Decoder) entry(opt *Options, app Appender, filter MetricFilter, st *Sta
 
 	tb, err := d.lp.TimeBytes()
 	if err != nil {
-		return syntaxError(err)
+		return d.syntax(err)
 	}
 	t := opt.Now
 	if tb != nil {
@@ -405,8 +382,8 @@ func (d *Decoder) entry(opt *Options, app Appender, filter MetricFilter, st *Sta
 
 	d.buildKey(opt)
 	if native {
-		if !d.haveVal { // unreachable: lp requires a field
-			return d.fail(&reasonError{ErrSyntax, "no field"})
+		if !d.haveVal { // not expected: lp requires a field
+			return d.fail(&reasonError{ErrSyntax, "syntax error: missing field (expected key=value)"})
 		}
 		d.key.Metric = d.bytes(d.meas)
 		if err := d.append(app, t, d.value, st); err != nil {
@@ -602,16 +579,35 @@ func (d *Decoder) start(body []byte) {
 	d.entryAnchor, d.lastAnchor, d.prevAnchor = -1, -1, -1
 }
 
-// finish drops references to the body and keeps a grown escape buffer.
+// finish drops references to the body and the options, takes back the
+// (perhaps grown) escape buffer lent to lp, and releases oversized buffers.
 func (d *Decoder) finish() {
-	if esc, ok := lpEscBuf(&d.lp); ok && cap(esc) <= maxKeepBytes {
+	if esc, ok := lpEscBuf(&d.lp); ok && cap(esc) > 0 {
 		d.esc = esc[:0]
 	}
 	d.lp = lineprotocol.Decoder{}
 	d.body, d.bodyLast = nil, nil
-	d.key.Cluster, d.key.Host, d.key.Metric, d.key.Labels = nil, nil, nil, nil
-	d.key.Scope = nil
+	d.key = core.Key{}
 	clear(d.scope[:cap(d.scope)])
+	d.scope = d.scope[:0]
+	if cap(d.esc) > maxKeepBytes {
+		d.esc = nil
+	}
+	if cap(d.arena) > maxKeepBytes {
+		d.arena = nil
+	}
+	if cap(d.metric) > maxKeepBytes {
+		d.metric = nil
+	}
+	if cap(d.lbuf) > maxKeepBytes {
+		d.lbuf = nil
+	}
+	if cap(d.labels) > maxKeepItems {
+		d.labels = nil
+	}
+	if cap(d.fields) > maxKeepItems {
+		d.fields = nil
+	}
 }
 
 // firstLongLine returns the 1-based number and the offset of the first line

@@ -199,6 +199,17 @@ func TestTinyLengths(t *testing.T) {
 	if err != nil || !sameBits(out, []float64{11, data[1198], 22}) {
 		t.Errorf("newLen 3: %v %v", out, err)
 	}
+	// newLen >= 4: index len-2 is never a candidate, even as a huge spike.
+	spiky := fixture()
+	spiky[1198] = 1e9
+	for _, res := range []int64{20, 60, 600, 3000} {
+		out, _, _ := LTTB(nil, spiky, 10, res)
+		for i, v := range out {
+			if v == 1e9 {
+				t.Errorf("res %d: point len-2 selected at %d", res, i)
+			}
+		}
+	}
 	if n, ok, _ := OutLen(1200, 10, 10000); n != 2 || !ok {
 		t.Errorf("OutLen newLen 1 = %d %v", n, ok)
 	}
