@@ -300,3 +300,10 @@ func (l *Level) pruneChild(c *Level) bool {
 	l.sorted.Store(nil)
 	return true
 }
+
+// KnownMetric reports whether samples of the named metric are stored: with
+// strict-metrics on, lines of other metrics are skipped before they are
+// parsed, as cc-metric-store does.
+func (a *Appender) KnownMetric(name []byte) bool {
+	return !a.st.reg.strict || a.st.reg.lookup(name) != nil
+}

@@ -351,3 +351,53 @@ func TestDecodeBoundedAlloc(t *testing.T) {
 		}
 	}
 }
+
+// TestBits round-trips random fields of every width through the writer and
+// all three read paths.
+func TestBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for iter := range 200 {
+		type fld struct {
+			v uint64
+			w uint
+		}
+		var fields []fld
+		w := bitWriter{buf: []byte{0xAB}}
+		for range rng.IntN(100) {
+			width := uint(rng.IntN(65))
+			v := rng.Uint64() & (1<<width - 1)
+			fields = append(fields, fld{v, width})
+			w.write(v, width)
+		}
+		sec := w.flush()[1:]
+		if want := (w.total + 7) / 8; uint64(len(sec)) != want {
+			t.Fatalf("iteration %d: %d bytes for %d bits", iter, len(sec), w.total)
+		}
+		r := bitReader{b: sec}
+		off := uint64(0)
+		for i, f := range fields {
+			got := fieldSlow(sec, off, f.w)
+			if f.w <= 56 && off>>3+8 <= uint64(len(sec)) {
+				if l := load(sec, off, 1<<f.w-1); l != got {
+					t.Fatalf("iteration %d field %d: load %#x, fieldSlow %#x", iter, i, l, got)
+				}
+			}
+			lo, hi := min(f.w, 32), f.w-min(f.w, 32)
+			if !r.fill(lo) {
+				t.Fatalf("iteration %d field %d: stream ended early", iter, i)
+			}
+			x := r.take(lo)
+			if !r.fill(hi) {
+				t.Fatalf("iteration %d field %d: stream ended early", iter, i)
+			}
+			x |= r.take(hi) << lo
+			if got != f.v || x != f.v {
+				t.Fatalf("iteration %d field %d (w=%d): fieldSlow %#x, reader %#x, want %#x", iter, i, f.w, got, x, f.v)
+			}
+			off += uint64(f.w)
+		}
+		if r.consumed() != len(sec) {
+			t.Fatalf("iteration %d: consumed %d of %d bytes", iter, r.consumed(), len(sec))
+		}
+	}
+}

@@ -158,8 +158,13 @@ func parseHeader(b []byte) (header, error) {
 }
 
 // Decode appends the samples of chunk b to ts and vs and returns them. On
-// error it returns ts and vs with their original lengths. It allocates only
-// when ts or vs lacks room for the (at most MaxSamples) samples.
+// error it returns ts and vs with their original lengths.
+//
+// It allocates only when ts or vs lacks room for the samples, and only after
+// checking the declared count against the section sizes: every sample then
+// costs at least one bit of input, except in chunks whose fields are all
+// zero bits wide (a constant value at a fixed interval), which are capped by
+// MaxSamples, i.e. 1 MiB of output.
 func Decode(b []byte, ts []int64, vs []float64) ([]int64, []float64, error) {
 	h, err := parseHeader(b)
 	if err != nil {

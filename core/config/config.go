@@ -19,7 +19,6 @@ import (
 	"crypto/ed25519"
 	_ "embed"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 )
@@ -268,7 +267,7 @@ func Load(path string) (*Config, error) {
 	if path == "" {
 		return Default(), nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: cannot read config file: %w", err)
 	}

@@ -426,6 +426,19 @@ func TestLoadMissingFile(t *testing.T) {
 	}
 }
 
+func TestFileTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	big := make([]byte, MaxFileBytes+1)
+	for i := range big {
+		big[i] = ' '
+	}
+	writeFile(t, filepath.Join(dir, "nats.json"), string(big))
+	writeFile(t, filepath.Join(dir, "config.json"), `{"main": {}, "nats-file": "nats.json"}`)
+	if _, err := Load(filepath.Join(dir, "config.json")); err == nil || !strings.Contains(err.Error(), "is larger than") {
+		t.Errorf("error %v", err)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(minimal))
 	f.Add(defaultJSON)

@@ -162,7 +162,7 @@ func resolveSections(top map[string]json.RawMessage, baseDir string) (map[string
 		if !filepath.IsAbs(path) && baseDir != "" {
 			path = filepath.Join(baseDir, path)
 		}
-		data, err := os.ReadFile(path)
+		data, err := readFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("config: %s: cannot read section file: %w", k, err)
 		}
@@ -178,6 +178,27 @@ func resolveSections(top map[string]json.RawMessage, baseDir string) (map[string
 		return nil, errors.New("config: main: section required (main configuration must be present)")
 	}
 	return sections, nil
+}
+
+// MaxFileBytes bounds the config file and every section file, so that a
+// path like /dev/zero fails instead of exhausting memory.
+const MaxFileBytes = 64 << 20
+
+// readFile reads at most MaxFileBytes of path.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, MaxFileBytes)
+	}
+	return data, nil
 }
 
 func isNull(raw json.RawMessage) bool {

@@ -92,7 +92,8 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
-// TestZeroAllocs checks that a warmed-up Decoder allocates nothing.
+// TestZeroAllocs checks that a warmed-up Decoder allocates nothing per
+// line: only lp/v2's own decoder, once per body.
 func TestZeroAllocs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
@@ -115,23 +116,23 @@ func TestZeroAllocs(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		if allocs != 0 {
-			t.Errorf("%s: %v allocs per Decode, want 0 (fast lp reset active: %v)", bb.name, allocs, lpFast)
+		if allocs > 1 {
+			t.Errorf("%s: %v allocs per Decode, want at most 1 (per body, never per line)", bb.name, allocs)
 		}
 	}
 }
 
-// BenchmarkLPBaseline walks the same bodies with the bare lp/v2 decoder
-// (every token read, nothing mapped), to show what the mapping adds.
+// BenchmarkLPBaseline walks the same bodies with the bare lp/v2 decoder as
+// usually used (NewDecoderWithBytes per body, every token read, values not
+// parsed, nothing mapped), to show what the mapping adds.
 func BenchmarkLPBaseline(b *testing.B) {
 	for _, bb := range benchBodies {
 		b.Run(bb.name, func(b *testing.B) {
-			var lp lineprotocol.Decoder
 			b.SetBytes(int64(len(bb.body)))
 			b.ReportAllocs()
 			n := 0
 			for b.Loop() {
-				resetLP(&lp, bb.body, nil)
+				lp := lineprotocol.NewDecoderWithBytes(bb.body)
 				for lp.Next() {
 					m, _ := lp.Measurement()
 					n += len(m)

@@ -128,8 +128,9 @@ type item struct {
 // so reuse it (or use the package-level Decode, which pools Decoders). The
 // zero value is ready to use. A Decoder is not safe for concurrent use.
 type Decoder struct {
-	lp  lineprotocol.Decoder
-	esc []byte // escape buffer lent to lp (see lpreset.go)
+	// lp is made anew per body: lp/v2 has no Reset, so that costs one
+	// 512-byte allocation per body, not per line.
+	lp lineprotocol.Decoder
 
 	// body is the slice given to lp; bodyLast points at the last byte of its
 	// backing array, to recognise tokens that lp returns without copying.
@@ -162,7 +163,6 @@ type Decoder struct {
 // NewDecoder returns a Decoder with its buffers allocated.
 func NewDecoder() *Decoder {
 	return &Decoder{
-		esc:    make([]byte, 0, 512),
 		arena:  make([]byte, 0, 1024),
 		labels: make([]item, 0, 16),
 		fields: make([]item, 0, 16),
@@ -180,9 +180,9 @@ const (
 )
 
 // Reset drops every reference to the last body and options and releases
-// buffers grown beyond the usual size. Decode does this itself when it
-// returns, so Reset is only needed to clean a Decoder whose Appender
-// panicked. The Decoder stays usable.
+// buffers grown beyond the usual size. Decode already does this when it
+// returns (even if the Appender panics); PutDecoder calls it too. The
+// Decoder stays usable.
 func (d *Decoder) Reset() { d.finish() }
 
 var pool = sync.Pool{New: func() any { return NewDecoder() }}
@@ -570,7 +570,7 @@ func invalidValue(key []byte, kind lineprotocol.ValueKind, raw []byte, err error
 
 // start prepares d for body.
 func (d *Decoder) start(body []byte) {
-	resetLP(&d.lp, body, d.esc)
+	d.lp = *lineprotocol.NewDecoderWithBytes(body)
 	d.body = body
 	d.bodyLast = nil
 	if c := cap(body); c > 0 {
@@ -579,20 +579,13 @@ func (d *Decoder) start(body []byte) {
 	d.entryAnchor, d.lastAnchor, d.prevAnchor = -1, -1, -1
 }
 
-// finish drops references to the body and the options, takes back the
-// (perhaps grown) escape buffer lent to lp, and releases oversized buffers.
+// finish drops references to the body and releases oversized buffers.
 func (d *Decoder) finish() {
-	if esc, ok := lpEscBuf(&d.lp); ok && cap(esc) > 0 {
-		d.esc = esc[:0]
-	}
 	d.lp = lineprotocol.Decoder{}
 	d.body, d.bodyLast = nil, nil
 	d.key = core.Key{}
 	clear(d.scope[:cap(d.scope)])
 	d.scope = d.scope[:0]
-	if cap(d.esc) > maxKeepBytes {
-		d.esc = nil
-	}
 	if cap(d.arena) > maxKeepBytes {
 		d.arena = nil
 	}

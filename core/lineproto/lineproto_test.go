@@ -586,23 +586,13 @@ func runCase(t *testing.T, d *Decoder, c decodeCase) {
 }
 
 func TestDecode(t *testing.T) {
-	for _, slow := range []bool{false, true} {
-		forceSlowReset = slow
-		shared := NewDecoder() // reused across cases: no state may leak
-		for _, c := range decodeCases {
-			t.Run(fmt.Sprintf("slow=%v/%s", slow, c.name), func(t *testing.T) {
-				runCase(t, shared, c)
-				var fresh Decoder // zero value works too
-				runCase(t, &fresh, c)
-			})
-		}
-	}
-	forceSlowReset = false
-}
-
-func TestFastResetActive(t *testing.T) {
-	if !lpFast {
-		t.Error("the lp/v2 decoder layout changed: decoders are no longer reused without allocation (see lpreset.go)")
+	shared := NewDecoder() // reused across cases: no state may leak
+	for _, c := range decodeCases {
+		t.Run(c.name, func(t *testing.T) {
+			runCase(t, shared, c)
+			var fresh Decoder // zero value works too
+			runCase(t, &fresh, c)
+		})
 	}
 }
 
@@ -731,5 +721,27 @@ func TestFirstLongLine(t *testing.T) {
 		if line != c.line || off != c.off {
 			t.Errorf("firstLongLine(%q, %d) = %d, %d; want %d, %d", c.body, c.max, line, off, c.line, c.off)
 		}
+	}
+}
+
+// A huge line may grow the scratch buffers, but they are not kept.
+func TestBuffersBounded(t *testing.T) {
+	d := NewDecoder()
+	big := "m," + strings.Repeat(`k\ x=v\ y,`, 30000) + "a=b value=1 1\n"
+	opt := with(nat, func(o *Options) { o.MaxLineBytes = 1 << 20 })
+	rec := &recorder{}
+	if _, err := d.Decode([]byte(big+"m value=2 2"), opt, rec); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.got) != 2 || rec.got[0].Labels != "a=b,k x=v y" {
+		t.Fatalf("got %v", rec.got)
+	}
+	if cap(d.arena) > maxKeepBytes || cap(d.labels) > maxKeepItems {
+		t.Errorf("oversized buffers kept: arena %d, labels %d", cap(d.arena), cap(d.labels))
+	}
+	d.Reset()
+	rec = &recorder{}
+	if _, err := d.Decode([]byte("m value=3 3"), nat, rec); err != nil || len(rec.got) != 1 {
+		t.Fatalf("after Reset: %v %v", rec.got, err)
 	}
 }
