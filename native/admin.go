@@ -139,6 +139,13 @@ func (a *API) healthcheck(c *gin.Context) {
 		c.JSON(http.StatusOK, state)
 		return
 	}
+	if a.opt.Auth != nil {
+		// The middleware aborts with 401, or calls Next, which finds no
+		// further handler in this route's chain.
+		if a.opt.Auth(c); c.IsAborted() {
+			return
+		}
+	}
 	var req healthRequest
 	dec := json.NewDecoder(bytes.NewReader(body.Bytes()))
 	dec.DisallowUnknownFields()

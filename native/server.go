@@ -34,7 +34,8 @@ type Options struct {
 	MaxRequestBytes     int64
 	MaxPointsPerSeries  int
 	MaxPointsPerRequest int
-	// Auth, when set, guards every route (cc-metric-store wraps all ten).
+	// Auth, when set, guards every route (cc-metric-store wraps all ten),
+	// except a healthcheck without a body.
 	Auth gin.HandlerFunc
 	// Health reports the server's own state for a healthcheck without a body.
 	Health func() any
@@ -85,9 +86,11 @@ func (a *API) Register(r gin.IRoutes) {
 		r.GET(p, handlers(a.debug)...)
 		r.HEAD(p, handlers(a.debug)...)
 	}
+	// The healthcheck authenticates itself: without a body (load balancers,
+	// monitors) it stays open; with cc-backend's node query it needs a token.
 	for _, p := range []string{"/api/healthcheck", "/api/healthcheck/"} {
-		r.GET(p, handlers(a.healthcheck)...)
-		r.HEAD(p, handlers(a.healthcheck)...)
+		r.GET(p, a.healthcheck)
+		r.HEAD(p, a.healthcheck)
 	}
 }
 
