@@ -14,10 +14,10 @@ func (s *Series) Chunks() []ChunkInfo {
 	defer s.mu.RUnlock()
 	out := make([]ChunkInfo, 0, len(s.chunks)+1)
 	for _, c := range s.chunks {
-		out = append(out, s.chunkInfo(c.mint, c.maxt, c.n))
+		out = append(out, s.chunkInfo(c.mint, c.maxt, c.len()))
 	}
-	if n := len(s.headT); n > 0 {
-		out = append(out, s.chunkInfo(s.headT[0], s.headT[n-1], n))
+	if n := len(s.hd.t); n > 0 {
+		out = append(out, s.chunkInfo(s.hd.t[0], s.hd.t[n-1], n))
 	}
 	return out
 }

@@ -51,6 +51,7 @@ type Reader struct {
 	ts     []int64
 	vs     []float64
 	tmp    []float64
+	ks     []int
 	views  []view
 }
 
@@ -116,14 +117,18 @@ func (st *Store) ReadNative(rd *Reader, q *NativeQuery, dst []float64) (NativeRe
 	data := fillNaN(dst, int(n))
 	if n > 0 {
 		for i, v := range rd.views {
-			if i == 0 {
-				rd.place(data, v, from, fms)
-				continue
-			}
-			rd.tmp = fillNaN(rd.tmp, int(n))
-			rd.place(rd.tmp, v, from, fms)
-			for k, x := range rd.tmp {
-				data[k] += x
+			dense := rd.load(v, from, fms, int(n))
+			switch {
+			case i == 0 || dense:
+				// A series with exactly one sample in every slot cannot
+				// poison the sum with NaN, so it is added in place.
+				rd.apply(data, i > 0)
+			default:
+				rd.tmp = fillNaN(rd.tmp, int(n))
+				rd.apply(rd.tmp, false)
+				for k, x := range rd.tmp {
+					data[k] += x
+				}
 			}
 		}
 		if m.Aggregation == AggAvg && len(rd.views) > 1 {
@@ -138,17 +143,47 @@ func (st *Store) ReadNative(rd *Reader, q *NativeQuery, dst []float64) (NativeRe
 	return res, nil
 }
 
-// place writes the samples of v into the slots of out, out[0] being the
-// slot that contains from (seconds). Within one slot the latest sample wins.
-func (rd *Reader) place(out []float64, v view, from, fms int64) {
+// load reads the samples of v that fall in the n slots starting with the
+// one that contains from (seconds), and computes each sample's slot in
+// rd.ks. It reports whether every slot got exactly one sample.
+func (rd *Reader) load(v view, from, fms int64, n int) (dense bool) {
 	s0 := floorDiv(from*1000-v.anchor, fms)
 	start := v.anchor + s0*fms
-	end := start + int64(len(out))*fms
 	v.s.mu.RLock()
-	rd.ts, rd.vs = v.s.appendRange(rd.ts[:0], rd.vs[:0], start, end)
+	rd.ts, rd.vs = v.s.appendRange(rd.ts[:0], rd.vs[:0], start, start+int64(n)*fms)
 	v.s.mu.RUnlock()
+	rd.ks = slices.Grow(rd.ks[:0], len(rd.ts))[:len(rd.ts)]
+	dense = len(rd.ts) == n
+	// Samples usually sit one per slot: step the slot bounds instead of
+	// dividing for every sample.
+	k, lo, hi := int64(-2), int64(math.MinInt64), int64(math.MinInt64)
 	for i, t := range rd.ts {
-		out[(t-start)/fms] = rd.vs[i]
+		switch {
+		case t >= hi && t < hi+fms:
+			k, lo, hi = k+1, hi, hi+fms
+		case t >= lo && t < hi:
+		default:
+			k = (t - start) / fms
+			lo = start + k*fms
+			hi = lo + fms
+		}
+		rd.ks[i] = int(k)
+		dense = dense && k == int64(i)
+	}
+	return dense
+}
+
+// apply writes (or adds) the loaded samples into their slots of out. When
+// several samples share a slot the latest one wins.
+func (rd *Reader) apply(out []float64, add bool) {
+	if add {
+		for i, k := range rd.ks {
+			out[k] += rd.vs[i]
+		}
+		return
+	}
+	for i, k := range rd.ks {
+		out[k] = rd.vs[i]
 	}
 }
 

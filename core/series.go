@@ -2,6 +2,7 @@ package core
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"sync"
 
@@ -21,8 +22,16 @@ const (
 // sealed is one compressed, immutable run of samples.
 type sealed struct {
 	mint, maxt int64
-	n          int
 	data       []byte
+}
+
+// len returns the number of samples in c.
+func (c sealed) len() int {
+	n, err := chunk.Len(c.data)
+	if err != nil {
+		panic("core: corrupt sealed chunk: " + err.Error())
+	}
+	return n
 }
 
 // Series holds the samples of one metric at one level, with exact
@@ -43,8 +52,8 @@ type Series struct {
 	anchored bool
 	deleted  bool
 	chunks   []sealed
-	headT    []int64
-	headV    []float64
+	// hd is the uncompressed head, noHead when empty (buffers are pooled).
+	hd *head
 }
 
 // Metric returns the series' metric.
@@ -64,56 +73,92 @@ func (s *Series) append(t int64, v float64) {
 		s.anchor = t - (s.metric.Frequency/2)*1000
 		s.anchored = true
 	}
-	n := len(s.headT)
+	n := len(s.hd.t)
 	lastSealed := int64(math.MinInt64)
 	if k := len(s.chunks); k > 0 {
 		lastSealed = s.chunks[k-1].maxt
 	}
 	switch {
-	case n > 0 && t > s.headT[n-1]:
+	case n > 0 && t > s.hd.t[n-1]:
 		// in order: the common case
 	case t <= lastSealed:
 		s.insertSealed(t, v)
 		return
 	case n > 0:
-		i := sort.Search(n, func(i int) bool { return s.headT[i] >= t })
-		if s.headT[i] == t {
-			s.headV[i] = v
+		i := sort.Search(n, func(i int) bool { return s.hd.t[i] >= t })
+		if s.hd.t[i] == t {
+			s.hd.v[i] = v
 			return
 		}
-		s.headT = append(s.headT, 0)
-		s.headV = append(s.headV, 0)
-		copy(s.headT[i+1:], s.headT[i:])
-		copy(s.headV[i+1:], s.headV[i:])
-		s.headT[i], s.headV[i] = t, v
+		s.hd.t = append(s.hd.t, 0)
+		s.hd.v = append(s.hd.v, 0)
+		copy(s.hd.t[i+1:], s.hd.t[i:])
+		copy(s.hd.v[i+1:], s.hd.v[i:])
+		s.hd.t[i], s.hd.v[i] = t, v
 		s.maybeSeal()
 		return
 	}
-	s.headT = append(s.headT, t)
-	s.headV = append(s.headV, v)
+	if s.hd == noHead {
+		s.hd = headPool.Get().(*head)
+	}
+	s.hd.t = append(s.hd.t, t)
+	s.hd.v = append(s.hd.v, v)
 	s.maybeSeal()
 }
 
+// head is a pair of head buffers. A sealed head hands its buffers back,
+// so only series with unsealed samples hold one (16 B × headCap).
+type head struct {
+	t []int64
+	v []float64
+}
+
+var headPool = sync.Pool{New: func() any {
+	return &head{t: make([]int64, 0, headCap), v: make([]float64, 0, headCap)}
+}}
+
+// noHead stands for an empty head; it is never appended to.
+var noHead = &head{}
+
+// releaseHead returns the head buffers to the pool. Caller holds s.mu.
+func (s *Series) releaseHead() {
+	if h := s.hd; h != noHead && cap(h.t) == headCap && cap(h.v) == headCap {
+		h.t, h.v = h.t[:0], h.v[:0]
+		headPool.Put(h)
+	}
+	s.hd = noHead
+}
+
 func (s *Series) maybeSeal() {
-	if len(s.headT) < headCap {
+	if len(s.hd.t) < headCap {
 		return
 	}
 	sc := getScratch()
 	defer putScratch(sc)
-	s.chunks = append(s.chunks, encodeSealed(sc, s.headT, s.headV))
-	s.headT, s.headV = s.headT[:0], s.headV[:0]
-	// Merge like a binary counter: equal-sized neighbours combine until
-	// maxChunkSamples, so each sample is re-encoded only a few times.
-	for k := len(s.chunks); k >= 2; k = len(s.chunks) {
-		a, b := s.chunks[k-2], s.chunks[k-1]
-		if a.n > b.n || a.n+b.n > maxChunkSamples {
-			break
-		}
-		sc.reset()
-		sc.ts, sc.vs = decodeInto(sc.ts, sc.vs, a)
-		sc.ts, sc.vs = decodeInto(sc.ts, sc.vs, b)
-		s.chunks = append(s.chunks[:k-2], encodeSealed(sc, sc.ts, sc.vs))
+	if len(s.chunks) == cap(s.chunks) {
+		// Grow by a quarter, not double: a series holds this slice for
+		// its whole life.
+		s.chunks = slices.Grow(s.chunks, len(s.chunks)/4+2)
 	}
+	s.chunks = append(s.chunks, encodeSealed(sc, s.hd.t, s.hd.v))
+	s.releaseHead()
+	// Once the small chunks at the end add up to a full chunk, merge them in
+	// one step: each sample is re-encoded once, and the only sizes allocated
+	// are small and full chunks, which keeps heap fragmentation low.
+	first, total := len(s.chunks), 0
+	for first > 0 && s.chunks[first-1].len() < maxChunkSamples {
+		first--
+		total += s.chunks[first].len()
+	}
+	if total < maxChunkSamples || len(s.chunks)-first < 2 {
+		return
+	}
+	sc.reset()
+	for _, c := range s.chunks[first:] {
+		sc.ts, sc.vs = decodeInto(sc.ts, sc.vs, c)
+	}
+	clear(s.chunks[first+1:])
+	s.chunks = append(s.chunks[:first], encodeSealed(sc, sc.ts, sc.vs))
 }
 
 // insertSealed writes a late sample into the sealed region: the chunk that
@@ -151,13 +196,13 @@ func (s *Series) bounds() (first, last int64, ok bool) {
 	switch {
 	case len(s.chunks) > 0:
 		first = s.chunks[0].mint
-	case len(s.headT) > 0:
-		first = s.headT[0]
+	case len(s.hd.t) > 0:
+		first = s.hd.t[0]
 	default:
 		return 0, 0, false
 	}
-	if n := len(s.headT); n > 0 {
-		last = s.headT[n-1]
+	if n := len(s.hd.t); n > 0 {
+		last = s.hd.t[n-1]
 	} else {
 		last = s.chunks[len(s.chunks)-1].maxt
 	}
@@ -179,10 +224,10 @@ func (s *Series) appendRange(ts []int64, vs []float64, mint, maxt int64) ([]int6
 			ts, vs = trim(ts, vs, start, mint, maxt)
 		}
 	}
-	lo := sort.Search(len(s.headT), func(i int) bool { return s.headT[i] >= mint })
-	hi := sort.Search(len(s.headT), func(i int) bool { return s.headT[i] >= maxt })
-	ts = append(ts, s.headT[lo:hi]...)
-	vs = append(vs, s.headV[lo:hi]...)
+	lo := sort.Search(len(s.hd.t), func(i int) bool { return s.hd.t[i] >= mint })
+	hi := sort.Search(len(s.hd.t), func(i int) bool { return s.hd.t[i] >= maxt })
+	ts = append(ts, s.hd.t[lo:hi]...)
+	vs = append(vs, s.hd.v[lo:hi]...)
 	return ts, vs
 }
 
@@ -208,28 +253,28 @@ func (s *Series) dropBefore(t int64) int {
 	if i > 0 {
 		s.chunks = append(s.chunks[:0:0], s.chunks[i:]...)
 	}
-	if len(s.chunks) == 0 && len(s.headT) > 0 && s.headT[len(s.headT)-1] < t {
-		s.headT, s.headV = nil, nil
+	if len(s.chunks) == 0 && len(s.hd.t) > 0 && s.hd.t[len(s.hd.t)-1] < t {
+		s.releaseHead()
 		freed++
 	}
 	return freed
 }
 
 // empty reports whether the series holds no samples. Caller holds s.mu.
-func (s *Series) empty() bool { return len(s.chunks) == 0 && len(s.headT) == 0 }
+func (s *Series) empty() bool { return len(s.chunks) == 0 && len(s.hd.t) == 0 }
 
 // numSamples counts the samples held. Caller holds s.mu.
 func (s *Series) numSamples() int {
-	n := len(s.headT)
+	n := len(s.hd.t)
 	for _, c := range s.chunks {
-		n += c.n
+		n += c.len()
 	}
 	return n
 }
 
 func encodeSealed(sc *scratch, ts []int64, vs []float64) sealed {
 	sc.enc = chunk.Encode(sc.enc[:0], ts, vs)
-	return sealed{mint: ts[0], maxt: ts[len(ts)-1], n: len(ts), data: append([]byte(nil), sc.enc...)}
+	return sealed{mint: ts[0], maxt: ts[len(ts)-1], data: append([]byte(nil), sc.enc...)}
 }
 
 func decodeInto(ts []int64, vs []float64, c sealed) ([]int64, []float64) {

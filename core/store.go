@@ -192,7 +192,7 @@ func (st *Store) seriesAt(k *Key, m *Metric, canon []byte) *Series {
 			return x
 		}
 	}
-	s := &Series{key: string(canon), labels: string(k.Labels), metric: m, level: l}
+	s := &Series{key: string(canon), labels: string(k.Labels), metric: m, level: l, hd: noHead}
 	l.series = append(l.series, s)
 	return s
 }

@@ -43,54 +43,6 @@ func (w *bitWriter) flush() []byte {
 	return w.buf
 }
 
-// bitReader reads an LSB-first bit stream. Its methods are small enough to
-// inline into the decode loop, with the rare end-of-stream work out of line.
-type bitReader struct {
-	b   []byte
-	pos int    // next byte of b to load
-	acc uint64 // unread bits, the next one in bit 0
-	n   uint   // number of valid bits in acc, always < 64
-}
-
-// fill makes at least k ≤ 56 bits available and reports whether the stream
-// had them. Only the check inlines; the loads happen once per ~7 bytes.
-func (r *bitReader) fill(k uint) bool {
-	return r.n >= k || r.refill(k)
-}
-
-// refill tops acc up to at least 57 bits, or to what the stream has left,
-// and reports whether that reaches k.
-func (r *bitReader) refill(k uint) bool {
-	if r.pos+8 <= len(r.b) {
-		// Load a whole word; the bytes that do not fit above n are simply
-		// loaded again next time (OR-ing identical bits is harmless).
-		r.acc |= binary.LittleEndian.Uint64(r.b[r.pos:]) << r.n
-		step := (63 - r.n) >> 3
-		r.pos += int(step)
-		r.n += step << 3
-		return true
-	}
-	for r.n <= 56 && r.pos < len(r.b) {
-		r.acc |= uint64(r.b[r.pos]) << r.n
-		r.pos++
-		r.n += 8
-	}
-	return r.n >= k
-}
-
-// take consumes k bits (k ≤ n, so k < 64) and returns them.
-func (r *bitReader) take(k uint) uint64 {
-	v := r.acc & (1<<k - 1)
-	r.acc >>= k
-	r.n -= k
-	return v
-}
-
-// consumed returns the number of bytes that the bits taken so far touch.
-func (r *bitReader) consumed() int {
-	return (r.pos*8 - int(r.n) + 7) / 8
-}
-
 // Packed sections are read by random access: field i of width w starts at
 // bit i*w. For w ≤ 56 a single unaligned 8-byte load covers any field
 // (off&7 + w ≤ 63), as long as the load stays inside the section. Decoders

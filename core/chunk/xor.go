@@ -1,6 +1,7 @@
 package chunk
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/bits"
@@ -55,74 +56,93 @@ func xorEncode(w *bitWriter, vs []float64) {
 }
 
 // xorDecode fills dst (len ≥ 1) from the XOR stream sec, which must be
-// consumed exactly.
+// consumed exactly. parseHeader has checked that sec holds at least 64 bits.
+//
+// Rather than shifting bits through a buffer, the decoder keeps only a bit
+// position and fetches each field with an unaligned 8-byte load (see load),
+// which leaves no state in memory between fields. That needs 16 bytes of
+// slack after the position, so the last few values are decoded from a
+// zero-padded copy of the stream's tail.
 func xorDecode(dst []float64, sec []byte) error {
-	r := bitReader{b: sec}
-	if !r.fill(32) {
-		return errXORTruncated
-	}
-	prev := r.take(32)
-	if !r.fill(32) {
-		return errXORTruncated
-	}
-	prev |= r.take(32) << 32
-	dst[0] = math.Float64frombits(prev)
-	mlen, trail := uint(64), uint(0)
-	for i := 1; i < len(dst); i++ {
-		// Best effort: near the end fewer bits may remain, and the cases
-		// below check for the ones they need. Bits past the end read as 0.
-		r.fill(13)
-		ctrl := r.acc & 3
-		switch {
-		case r.n < 1:
-			return errXORTruncated
-		case ctrl&1 == 0: // '0': repeat
-			r.take(1)
-			dst[i] = math.Float64frombits(prev)
-			continue
-		case ctrl == 0b01: // '1' '0': reuse the window
-			if r.n < 2 {
-				return errXORTruncated
-			}
-			r.take(2)
-		default: // '1' '1': new window
-			if r.n < 13 {
-				return errXORTruncated
-			}
-			hdr := r.take(13) >> 2
-			lead := uint(hdr & 31)
-			mlen = uint(hdr>>5) & 63
-			if mlen == 0 {
-				mlen = 64
-			}
-			if lead+mlen > 64 {
-				return fmt.Errorf("%w: xor window lead %d + length %d exceeds 64 at sample %d", ErrCorrupt, lead, mlen, i)
-			}
-			trail = 64 - lead - mlen
+	s := xorState{prev: binary.LittleEndian.Uint64(sec), mlen: 64}
+	dst[0] = math.Float64frombits(s.prev)
+	i, p := 1, uint64(64)
+	if len(sec) >= xorSlack {
+		k, q, err := s.run(dst[i:], sec, p, uint64(len(sec)-xorSlack+1)*8)
+		if err != nil {
+			return err
 		}
-		var x uint64
-		if mlen <= 56 {
-			if !r.fill(mlen) {
-				return errXORTruncated
-			}
-			x = r.take(mlen)
-		} else {
-			if !r.fill(32) {
-				return errXORTruncated
-			}
-			x = r.take(32)
-			if !r.fill(mlen - 32) {
-				return errXORTruncated
-			}
-			x |= r.take(mlen-32) << 32
-		}
-		prev ^= x << trail
-		dst[i] = math.Float64frombits(prev)
+		i, p = i+k, q
 	}
-	if c := r.consumed(); c != len(sec) {
+	if i < len(dst) {
+		// Fewer than xorSlack bytes are left after p; see run's bounds.
+		var pad [2 * xorSlack]byte
+		base := p >> 3
+		tail := copy(pad[:], sec[base:])
+		k, q, err := s.run(dst[i:], pad[:], p&7, uint64(tail)*8)
+		if err != nil {
+			return err
+		}
+		i, p = i+k, base*8+q
+	}
+	if i < len(dst) || p > uint64(len(sec))*8 {
+		return fmt.Errorf("%w: xor stream truncated", ErrCorrupt)
+	}
+	if c := int((p + 7) / 8); c != len(sec) {
 		return fmt.Errorf("%w: xor stream has %d trailing bytes", ErrCorrupt, len(sec)-c)
 	}
 	return nil
 }
 
-var errXORTruncated = fmt.Errorf("%w: xor stream truncated", ErrCorrupt)
+// xorSlack bounds the bytes one value touches from the byte holding its
+// first bit: the last 8-byte load (the high half of a 64-bit window, 45 bits
+// in) starts at most 6 bytes further, so a value reads at most 14 bytes.
+const xorSlack = 16
+
+// xorState is what the decoder carries from one value to the next.
+type xorState struct {
+	prev        uint64
+	mlen, trail uint // the current window
+}
+
+// run decodes values into dst while the bit position p is below end, and
+// returns how many it decoded and the new position. Each value starts below
+// end and reads at most xorSlack bytes from there, so sec must extend
+// xorSlack-1 bytes past end/8.
+func (s *xorState) run(dst []float64, sec []byte, p, end uint64) (int, uint64, error) {
+	prev, mlen, trail := s.prev, s.mlen, s.trail
+	i := 0
+	for ; i < len(dst) && p < end; i++ {
+		ctrl := load(sec, p, 1<<13-1) // control bits and a possible window
+		switch {
+		case ctrl&1 == 0: // '0': repeat
+			p++
+			dst[i] = math.Float64frombits(prev)
+			continue
+		case ctrl&2 == 0: // '1' '0': reuse the window
+			p += 2
+		default: // '1' '1': new window
+			lead := uint(ctrl>>2) & 31
+			mlen = uint(ctrl>>7) & 63
+			if mlen == 0 {
+				mlen = 64
+			}
+			if lead+mlen > 64 {
+				return i, p, fmt.Errorf("%w: xor window lead %d + length %d exceeds 64", ErrCorrupt, lead, mlen)
+			}
+			trail = 64 - lead - mlen
+			p += 13
+		}
+		var x uint64
+		if mlen <= 56 {
+			x = load(sec, p, 1<<mlen-1)
+		} else {
+			x = load(sec, p, 1<<32-1) | load(sec, p+32, 1<<(mlen-32)-1)<<32
+		}
+		p += uint64(mlen)
+		prev ^= x << trail
+		dst[i] = math.Float64frombits(prev)
+	}
+	s.prev, s.mlen, s.trail = prev, mlen, trail
+	return i, p, nil
+}

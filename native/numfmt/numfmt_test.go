@@ -273,3 +273,24 @@ func BenchmarkSeries(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(vals)), "ns/value")
 	})
 }
+
+func TestDigits8(t *testing.T) {
+	step := uint32(1)
+	if testing.Short() {
+		step = 97
+	}
+	var want [8]byte
+	for u := uint32(0); u < 1e8; u += step {
+		w := digits8(u)
+		x := u
+		for i := 7; i >= 0; i-- {
+			want[i] = byte(x % 10)
+			x /= 10
+		}
+		for i := range 8 {
+			if byte(w>>(8*i)) != want[i] {
+				t.Fatalf("digits8(%d) = %#016x", u, w)
+			}
+		}
+	}
+}
