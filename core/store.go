@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 )
 
 // MaxNameBytes bounds cluster, host and scope names: they become path
@@ -38,6 +39,7 @@ type Store struct {
 	cache [cacheShards]cacheShard
 
 	appenders sync.Pool
+	numSeries atomic.Int64
 }
 
 const cacheShards = 32
@@ -63,6 +65,9 @@ func New(opt Options) (*Store, error) {
 	st.appenders.New = func() any { return &Appender{st: st} }
 	return st, nil
 }
+
+// NumSeries returns the number of series held.
+func (st *Store) NumSeries() int64 { return st.numSeries.Load() }
 
 // Root returns the root level; its children are the clusters.
 func (st *Store) Root() *Level { return st.root }
@@ -194,6 +199,7 @@ func (st *Store) seriesAt(k *Key, m *Metric, canon []byte) *Series {
 	}
 	s := &Series{key: string(canon), labels: string(k.Labels), metric: m, level: l, hd: noHead}
 	l.series = append(l.series, s)
+	st.numSeries.Add(1)
 	return s
 }
 
@@ -274,6 +280,7 @@ func (st *Store) free(l *Level, t int64) int {
 	clear(l.series[len(kept):])
 	l.series = kept
 	l.mu.Unlock()
+	st.numSeries.Add(-int64(len(gone)))
 	for _, s := range gone {
 		sh := &st.cache[maphash.String(st.seed, s.key)%cacheShards]
 		sh.mu.Lock()

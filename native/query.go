@@ -94,6 +94,8 @@ func (a *API) query(c *gin.Context) {
 		return
 	}
 	defer out.release()
+	a.opt.Metrics.Queries.Inc()
+	a.opt.Metrics.QueryEntries.Add(float64(len(out.rows)))
 	w := c.Writer
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)

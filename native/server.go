@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/cc-metric-bridge/cc-metric-bridge/core"
 )
@@ -39,6 +41,29 @@ type Options struct {
 	Auth gin.HandlerFunc
 	// Health reports the server's own state for a healthcheck without a body.
 	Health func() any
+	// Metrics, when set, counts requests and samples for /metrics.
+	Metrics *Metrics
+}
+
+// Metrics are the native API's Prometheus counters.
+type Metrics struct {
+	Samples      prometheus.Counter
+	Skipped      prometheus.Counter
+	WriteErrors  prometheus.Counter
+	Queries      prometheus.Counter
+	QueryEntries prometheus.Counter
+}
+
+// NewMetrics registers the native API's counters with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	return &Metrics{
+		Samples:      f.NewCounter(prometheus.CounterOpts{Name: "ccmb_native_samples_written_total", Help: "Samples stored through /api/write."}),
+		Skipped:      f.NewCounter(prometheus.CounterOpts{Name: "ccmb_native_samples_skipped_total", Help: "Samples of unknown metrics skipped by /api/write (strict-metrics)."}),
+		WriteErrors:  f.NewCounter(prometheus.CounterOpts{Name: "ccmb_native_write_errors_total", Help: "/api/write requests answered with an error."}),
+		Queries:      f.NewCounter(prometheus.CounterOpts{Name: "ccmb_native_queries_total", Help: "/api/query requests answered."}),
+		QueryEntries: f.NewCounter(prometheus.CounterOpts{Name: "ccmb_native_query_rows_total", Help: "Query rows (one per query object) answered by /api/query."}),
+	}
 }
 
 // API is the native handler set.
@@ -57,6 +82,9 @@ func New(opt Options) *API {
 	}
 	if opt.MaxPointsPerRequest <= 0 {
 		opt.MaxPointsPerRequest = DefaultMaxPointsPerRequest
+	}
+	if opt.Metrics == nil {
+		opt.Metrics = NewMetrics(prometheus.NewRegistry())
 	}
 	return &API{opt: opt, buf: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
 }

@@ -25,13 +25,16 @@ func (a *API) write(c *gin.Context) {
 	dec := decoders.Get().(*lineproto.Decoder)
 	defer decoders.Put(dec)
 	app := a.opt.Store.Appender()
-	_, err = dec.Decode(body.Bytes(), lineproto.Options{
+	stats, err := dec.Decode(body.Bytes(), lineproto.Options{
 		Mode:           lineproto.Native,
 		DefaultCluster: rawParam(c.Request.URL.RawQuery, "cluster"),
 		Now:            time.Now().UnixMilli(),
 	}, app)
 	app.Commit()
+	a.opt.Metrics.Samples.Add(float64(stats.Samples))
+	a.opt.Metrics.Skipped.Add(float64(stats.Skipped))
 	if err != nil {
+		a.opt.Metrics.WriteErrors.Inc()
 		jsonError(c, http.StatusBadRequest, err.Error())
 		return
 	}

@@ -67,6 +67,16 @@ func TestRunDefault(t *testing.T) {
 		t.Errorf("no warning about disabled authentication in:\n%s", stderr.String())
 	}
 
+	resp, err := http.Get("http://127.0.0.1:8080/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "ccmb_series 0") || !strings.Contains(string(metrics), "go_goroutines") {
+		t.Errorf("/metrics lacks the store and Go metrics:\n%.500s", metrics)
+	}
+
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-exited:

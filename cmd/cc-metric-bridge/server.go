@@ -10,6 +10,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cc-metric-bridge/cc-metric-bridge/auth"
 	"github.com/cc-metric-bridge/cc-metric-bridge/core"
@@ -51,7 +55,13 @@ func newServer(cfg *config.Config, log *slog.Logger, dev bool) (*server, error) 
 	} else {
 		log.Warn("authentication is off: main.jwt-public-key is not set")
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{Name: "ccmb_series", Help: "Series held in memory."},
+		func() float64 { return float64(st.NumSeries()) })
+	engine.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	native.New(native.Options{
+		Metrics:             native.NewMetrics(reg),
 		Store:               st,
 		MaxRequestBytes:     cfg.Bridge.MaxRequestBytes,
 		MaxPointsPerSeries:  int(cfg.Bridge.MaxPointsPerSeries),

@@ -159,12 +159,15 @@ func planValues(vs []float64) valuePlan {
 //
 // It raises a running e per value instead of scanning all values for every
 // e. The running e never passes the answer (the answer works for every value,
-// and each value stops at its first working e), but an e that works for a
-// later value is not proven for the earlier ones, hence the final check.
+// and each value stops at its first working e), but a raised e is not proven
+// for the values before the raise, hence the check of that prefix.
 func decimalExponent(vs []float64) (int, bool) {
-	e := 0
-	for _, v := range vs {
-		for !decimalFits(v, e) {
+	e, unproven := 0, 0 // vs[:unproven] were only checked with a smaller e
+	for i, v := range vs {
+		if decimalFits(v, e) {
+			continue
+		}
+		for unproven = i; !decimalFits(v, e); {
 			if e++; e > maxExp {
 				return 0, false
 			}
@@ -172,7 +175,7 @@ func decimalExponent(vs []float64) (int, bool) {
 	}
 	for ; e <= maxExp; e++ {
 		ok := true
-		for _, v := range vs {
+		for _, v := range vs[:unproven] {
 			if !decimalFits(v, e) {
 				ok = false
 				break
@@ -181,6 +184,7 @@ func decimalExponent(vs []float64) (int, bool) {
 		if ok {
 			return e, true
 		}
+		unproven = len(vs)
 	}
 	return 0, false
 }

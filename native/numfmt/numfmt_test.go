@@ -14,11 +14,17 @@ func want(v float64, prec int) string {
 	return strconv.FormatFloat(v, 'f', prec, 64)
 }
 
+// check compares AppendFixed with strconv on the fast path (a buffer with
+// spare capacity, after a prefix) and on the small-capacity path (nil).
 func check(t *testing.T, v float64, prec int) {
 	t.Helper()
-	got := string(AppendFixed(nil, v, prec))
-	if w := want(v, prec); got != w {
-		t.Fatalf("AppendFixed(%v [%#016x], %d) = %q, want %q", v, math.Float64bits(v), prec, got, w)
+	w := want(v, prec)
+	buf := append(make([]byte, 0, 64), '[')
+	if got := string(AppendFixed(buf, v, prec)); got != "["+w {
+		t.Fatalf("AppendFixed(%v [%#016x], %d) = %q, want %q", v, math.Float64bits(v), prec, got[1:], w)
+	}
+	if got := string(AppendFixed(nil, v, prec)); got != w {
+		t.Fatalf("AppendFixed(nil, %v [%#016x], %d) = %q, want %q", v, math.Float64bits(v), prec, got, w)
 	}
 }
 
@@ -68,12 +74,12 @@ func TestExamples(t *testing.T) {
 		{math.Inf(1), 2, "null"},
 		{math.Inf(-1), 3, "null"},
 	} {
-		if got := string(AppendFixed(nil, c.v, c.p)); got != c.want {
+		if got := string(AppendFixed(make([]byte, 0, 32), c.v, c.p)); got != c.want {
 			t.Errorf("AppendFixed(%v, %d) = %q, want %q", c.v, c.p, got, c.want)
 		}
 	}
-	// Appends to what is there, with little spare capacity (copy path) and
-	// with plenty (in-place path).
+	// Appends to what is there, with little spare capacity (strconv path)
+	// and with plenty (in-place path).
 	if got := string(AppendFixed([]byte("[1.000,"), 2.5, 3)); got != "[1.000,2.500" {
 		t.Errorf("append: %q", got)
 	}
@@ -153,6 +159,28 @@ func TestAllTiesSmall(t *testing.T) {
 	}
 }
 
+// TestScratch checks that the in-place path writes only within the 32
+// bytes after len(dst) and never before it.
+func TestScratch(t *testing.T) {
+	for _, v := range []float64{0, -1, 1234.5678, -4.5e12, 2.25e12 - 0.001, 0.001, 1e15, 12345678.9} {
+		for p := 0; p <= maxFastPrec; p++ {
+			mem := make([]byte, 80)
+			for i := range mem {
+				mem[i] = 0xAA
+			}
+			got := AppendFixed(mem[:5:80], v, p)
+			if w := want(v, p); string(got[5:]) != w {
+				t.Fatalf("%v/%d: %q want %q", v, p, got[5:], w)
+			}
+			for i, c := range mem {
+				if (i < 5 || i >= 5+32) && c != 0xAA {
+					t.Fatalf("%v/%d: byte %d written", v, p, i)
+				}
+			}
+		}
+	}
+}
+
 func TestNoAlloc(t *testing.T) {
 	buf := make([]byte, 0, 64)
 	for _, v := range []float64{1234.5678, 0.0625, 1e30, math.NaN()} {
@@ -178,18 +206,11 @@ func FuzzAppendFixed(f *testing.F) {
 	f.Fuzz(func(t *testing.T, bits uint64, prec uint8) {
 		v := math.Float64frombits(bits)
 		p := int(prec % 12)
-		got := string(AppendFixed(nil, v, p))
-		if w := want(v, p); got != w {
-			t.Fatalf("AppendFixed(%v [%#016x], %d) = %q, want %q", v, bits, p, got, w)
-		}
+		check(t, v, p)
 		// Same value scaled into the fast-path range.
 		if !math.IsNaN(v) && !math.IsInf(v, 0) {
 			fr, _ := math.Frexp(v)
-			v = math.Ldexp(fr, int(bits>>58)) // |v| < 2^63, mostly < 2^43
-			got = string(AppendFixed(nil, v, p))
-			if w := want(v, p); got != w {
-				t.Fatalf("AppendFixed(%v [%#016x], %d) = %q, want %q", v, math.Float64bits(v), p, got, w)
-			}
+			check(t, math.Ldexp(fr, int(bits>>58)), p) // |v| < 2^63, mostly < 2^43
 		}
 	})
 }
