@@ -70,12 +70,14 @@ func (l *Level) Children() []*Level {
 	if p := l.sorted.Load(); p != nil {
 		return *p
 	}
+	// Build and publish under the read lock: invalidation happens under the
+	// write lock, so a list built here cannot miss a child added meanwhile.
 	l.mu.RLock()
+	defer l.mu.RUnlock()
 	out := make([]*Level, 0, len(l.children))
 	for _, c := range l.children {
 		out = append(out, c)
 	}
-	l.mu.RUnlock()
 	slices.SortFunc(out, func(a, b *Level) int { return naturalCompare(a.name, b.name) })
 	l.sorted.Store(&out)
 	return out

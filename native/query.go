@@ -79,11 +79,9 @@ func (a *API) query(c *gin.Context) {
 	}
 	var generated []apiQuery
 	if req.ForAllNodes != nil {
-		if cl := a.opt.Store.Root(); cl != nil {
-			for _, host := range hostsOf(a.opt.Store, req.Cluster) {
-				for _, m := range req.ForAllNodes {
-					generated = append(generated, apiQuery{Metric: m, Host: host})
-				}
+		for _, host := range hostsOf(a.opt.Store, req.Cluster) {
+			for _, m := range req.ForAllNodes {
+				generated = append(generated, apiQuery{Metric: m, Host: host})
 			}
 		}
 		req.Queries = append(req.Queries, generated...)
@@ -262,7 +260,9 @@ func (ex *executor) entry(t *task) (e entry, ok bool) {
 	res, err := ex.api.opt.Store.ReadNative(&ex.rd, &core.NativeQuery{
 		Selector: t.sel, Metric: q.Metric, From: req.From, To: req.To, MaxPoints: maxPoints,
 	}, ex.data)
-	ex.data = res.Data[:0]
+	if res.Data != nil {
+		ex.data = res.Data[:0] // keep the grown buffer for the next entry
+	}
 	if errors.Is(err, core.ErrNotFound) {
 		return e, false
 	}

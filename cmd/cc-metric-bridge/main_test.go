@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestRunDefault(t *testing.T) {
 	}
 	cmd := exec.Command(bin)
 	cmd.Dir = t.TempDir()
-	var stderr strings.Builder
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -87,6 +88,24 @@ func TestRunDefault(t *testing.T) {
 		t.Fatal("no exit within 10 s of SIGTERM")
 	}
 	exited <- nil // for the cleanup
+}
+
+// syncBuffer collects the child's stderr while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestVersionFlag(t *testing.T) {

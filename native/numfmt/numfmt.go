@@ -104,7 +104,7 @@ func AppendFixed(dst []byte, v float64, prec int) []byte {
 	}
 	x := float64(a * pow10[prec])
 	t := float64(x + 0x1p52)
-	if d := x - (t - 0x1p52); d == 0.5 || d == -0.5 {
+	if d := x - (t - 0x1p52); math.Float64bits(d)&^(1<<63) == 0x3fe0000000000000 { // |d| == 0.5
 		// X = a·10^prec is halfway between two integers or within half an
 		// ulp of it: let strconv decide on the exact binary value.
 		return strconv.AppendFloat(dst, v, 'f', prec, 64)
