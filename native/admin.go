@@ -91,8 +91,17 @@ func appendLevel(dst []byte, l *core.Level) []byte {
 	}
 	for _, s := range l.Series() {
 		name := s.Metric().Name
-		if s.Labels() != "" {
-			name += "{" + strings.ReplaceAll(strings.TrimSuffix(s.Labels(), "\xff"), "\xff", ",") + "}"
+		if l := s.Labels(); l != "" {
+			// name 0xff value 0xff ... → {name=value,...}
+			parts := strings.Split(strings.TrimSuffix(l, "\xff"), "\xff")
+			var b strings.Builder
+			for i := 0; i+1 < len(parts); i += 2 {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(parts[i] + "=" + parts[i+1])
+			}
+			name += "{" + b.String() + "}"
 		}
 		dst = append(dst, quote(name)...)
 		dst = append(dst, ":["...)

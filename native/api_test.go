@@ -218,3 +218,16 @@ func TestQueryDetails(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultCluster(t *testing.T) {
+	srv := startServer(t, testMetrics, func(o *native.Options) { o.DefaultCluster = "dflt" })
+	srv.do(t, "POST", "/api/write", "cpu_load,hostname=h value=1 1700000000\n")
+	srv.do(t, "POST", "/api/write?cluster=given", "cpu_load,hostname=h value=2 1700000000\n")
+	srv.do(t, "POST", "/api/write?cluster=given", "cpu_load,cluster=tagged,hostname=h value=3 1700000000\n")
+	for cluster, want := range map[string]string{"dflt": "1.000", "given": "2.000", "tagged": "3.000"} {
+		_, got := srv.do(t, "GET", "/api/query", fmt.Sprintf(`{"cluster":%q,"from":1700000000,"to":1700000010,"queries":[{"metric":"cpu_load","host":"h"}]}`, cluster))
+		if !strings.Contains(got, `"data":[`+want+`]`) {
+			t.Errorf("cluster %s: %s", cluster, got)
+		}
+	}
+}

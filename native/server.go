@@ -41,6 +41,9 @@ type Options struct {
 	Auth gin.HandlerFunc
 	// Health reports the server's own state for a healthcheck without a body.
 	Health func() any
+	// DefaultCluster is the cluster of lines that name none and come
+	// without ?cluster= (config bridge.default-cluster).
+	DefaultCluster string
 	// Metrics, when set, counts requests and samples for /metrics.
 	Metrics *Metrics
 }

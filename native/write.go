@@ -27,7 +27,7 @@ func (a *API) write(c *gin.Context) {
 	app := a.opt.Store.Appender()
 	stats, err := dec.Decode(body.Bytes(), lineproto.Options{
 		Mode:           lineproto.Native,
-		DefaultCluster: rawParam(c.Request.URL.RawQuery, "cluster"),
+		DefaultCluster: a.defaultCluster(c.Request.URL.RawQuery),
 		Now:            time.Now().UnixMilli(),
 	}, app)
 	app.Commit()
@@ -41,16 +41,24 @@ func (a *API) write(c *gin.Context) {
 	c.Data(http.StatusOK, "application/json", nil)
 }
 
+// defaultCluster is ?cluster= if present, else the configured default.
+func (a *API) defaultCluster(rawQuery string) []byte {
+	if v, ok := rawParam(rawQuery, "cluster"); ok {
+		return v
+	}
+	return []byte(a.opt.DefaultCluster)
+}
+
 // rawParam returns the first value of name in a raw query string without
 // URL-decoding it, as cc-metric-store reads ?cluster=.
-func rawParam(rawQuery, name string) []byte {
+func rawParam(rawQuery, name string) ([]byte, bool) {
 	for rawQuery != "" {
 		var part string
 		part, rawQuery, _ = strings.Cut(rawQuery, "&")
 		k, v, _ := strings.Cut(part, "=")
 		if k == name {
-			return []byte(v)
+			return []byte(v), true
 		}
 	}
-	return nil
+	return nil, false
 }

@@ -35,7 +35,11 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("cc-metric-bridge", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "path to a cc-metric-store config file (default: the embedded config)")
-	dev := fs.Bool("dev", false, "development mode: debug routes and verbose errors")
+	dev := fs.Bool("dev", false, "development mode: gin's debug mode (route table and request logging)")
+	// Flags of cc-metric-store accepted so that its unit files keep working.
+	gops := fs.Bool("gops", false, "accepted for cc-metric-store compatibility; no gops agent is started")
+	fs.Bool("logdate", false, "accepted for cc-metric-store compatibility; log lines always carry the time")
+	cleanup := fs.Bool("cleanup-checkpoints", false, "run one checkpoint cleanup and exit (not supported yet)")
 	logLevel := fs.String("loglevel", "warn", "log level: debug, info, warn, err, crit")
 	showVersion := fs.Bool("version", false, "print version information and exit")
 	if err := fs.Parse(args); err != nil {
@@ -56,7 +60,13 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *cleanup {
+		return errors.New("-cleanup-checkpoints: persistence is not implemented yet, there are no checkpoints to clean")
+	}
 	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
+	for _, w := range unusedSettings(cfg, *gops) {
 		log.Warn(w)
 	}
 	srv, err := newServer(cfg, log, *dev)
@@ -99,4 +109,24 @@ func parseLevel(s string) (slog.Level, error) {
 		return slog.LevelError, nil
 	}
 	return 0, fmt.Errorf("invalid -loglevel %q: want debug, info, warn, err or crit", s)
+}
+
+// unusedSettings names the configured settings this version accepts but does
+// not act on yet, so that none is ignored silently.
+func unusedSettings(cfg *config.Config, gops bool) []string {
+	var out []string
+	if cfg.NATS != nil || len(cfg.MetricStore.NATSSubscriptions) > 0 {
+		out = append(out, "nats and metric-store.nats-subscriptions are accepted but NATS ingest is not implemented yet: use /api/write")
+	}
+	if cfg.Main.User != "" || cfg.Main.Group != "" {
+		out = append(out, "main.user/main.group are accepted but privileges are not dropped: run the server as the intended user")
+	}
+	if cfg.Main.BackendURL != "" {
+		out = append(out, "main.backend-url is accepted but not used (no node provider)")
+	}
+	if gops || cfg.Main.Debug.Gops || cfg.MetricStore.Debug.Gops {
+		out = append(out, "gops is accepted but no gops agent is started")
+	}
+	out = append(out, "metric-store checkpoints, retention and memory-cap are not implemented yet: data lives in memory only and is lost on restart")
+	return out
 }

@@ -67,6 +67,7 @@ func newServer(cfg *config.Config, log *slog.Logger, dev bool) (*server, error) 
 		MaxPointsPerSeries:  int(cfg.Bridge.MaxPointsPerSeries),
 		MaxPointsPerRequest: int(cfg.Bridge.MaxPointsPerRequest),
 		Auth:                authMW,
+		DefaultCluster:      cfg.Bridge.DefaultCluster,
 		Health:              s.health,
 	}).Register(engine)
 

@@ -221,7 +221,7 @@ type Bridge struct {
 	// StrictMetrics (strict-metrics, default false): when true, samples of
 	// metrics not in the metrics section are skipped and counted, as
 	// cc-metric-store does; when false such metrics are registered on
-	// first write with DefaultFrequency and no aggregation.
+	// first write with DefaultFrequency and aggregation sum.
 	StrictMetrics bool
 	// DefaultCluster (default-cluster, default "") is the cluster for
 	// samples that name none, after the request's own default.
