@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cc-metric-bridge/cc-metric-bridge/core/chunk"
 )
@@ -38,8 +39,10 @@ func (c sealed) len() int {
 // timestamps (ms) and float64 values: sealed chunks in time order followed
 // by the head, all non-overlapping and strictly increasing in time.
 type Series struct {
-	// key is the canonical identity (see appendCanonical); labels is its
-	// extra-label part.
+	// id is unique within the process (WAL records refer to it); key is the
+	// canonical identity (see appendCanonical); labels is its extra-label part.
+	id     uint64
+	walSeg atomic.Uint64 // WAL segment that last defined this series, +1
 	key    string
 	labels string
 	metric *Metric
@@ -302,3 +305,10 @@ var scratchPool = sync.Pool{New: func() any {
 
 func getScratch() *scratch   { sc := scratchPool.Get().(*scratch); sc.reset(); return sc }
 func putScratch(sc *scratch) { scratchPool.Put(sc) }
+
+// AppendRange appends the samples with mint <= t < maxt (ms) to ts and vs.
+func (s *Series) AppendRange(ts []int64, vs []float64, mint, maxt int64) ([]int64, []float64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.appendRange(ts, vs, mint, maxt)
+}

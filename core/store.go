@@ -40,6 +40,8 @@ type Store struct {
 
 	appenders sync.Pool
 	numSeries atomic.Int64
+	lastID    atomic.Uint64
+	wal       WAL
 }
 
 const cacheShards = 32
@@ -90,6 +92,9 @@ type Appender struct {
 	// so a run costs one lock acquisition.
 	cur *Series
 	n   int
+	// log and logged collect the batch for the WAL (see wal.go).
+	log    []byte
+	logged []*Series
 }
 
 // Append stores one sample (t in Unix milliseconds) of the series named by
@@ -117,20 +122,39 @@ func (a *Appender) Append(k *Key, t int64, v float64) error {
 			s.mu.Lock()
 		}
 		a.cur = s
+		if a.st.wal != nil {
+			a.logged = append(a.logged, s)
+		}
 	}
 	s.append(t, v)
 	a.n++
+	if a.st.wal != nil {
+		a.log = appendWALSample(a.log, s.id, t, v)
+	}
 	return nil
 }
 
 // Count returns the number of samples appended since the last Commit.
 func (a *Appender) Count() int { return a.n }
 
-// Commit releases the appender; it must not be used afterwards.
-func (a *Appender) Commit() {
+// Commit hands the batch to the WAL, if one is attached, and releases the
+// appender; it must not be used afterwards. A write may be acknowledged only
+// when Commit returned nil: then the batch has reached the WAL.
+func (a *Appender) Commit() error {
 	a.unlock()
-	a.n = 0
+	var err error
+	if w := a.st.wal; w != nil && len(a.log) > 0 {
+		if err = w.Log(a.logged, a.log); err != nil {
+			err = fmt.Errorf("cannot log samples: %w", err)
+		}
+	}
+	clear(a.logged)
+	a.n, a.log, a.logged = 0, a.log[:0], a.logged[:0]
+	if cap(a.log) > 16<<20 {
+		a.log = nil // do not pin the buffer of one huge request
+	}
 	a.st.appenders.Put(a)
+	return err
 }
 
 func (a *Appender) unlock() {
@@ -197,7 +221,7 @@ func (st *Store) seriesAt(k *Key, m *Metric, canon []byte) *Series {
 			return x
 		}
 	}
-	s := &Series{key: string(canon), labels: string(k.Labels), metric: m, level: l, hd: noHead}
+	s := &Series{id: st.lastID.Add(1), key: string(canon), labels: string(k.Labels), metric: m, level: l, hd: noHead}
 	l.series = append(l.series, s)
 	st.numSeries.Add(1)
 	return s

@@ -145,7 +145,14 @@ func (a *API) healthcheck(c *gin.Context) {
 		if a.opt.Health != nil {
 			state = a.opt.Health()
 		}
-		c.JSON(http.StatusOK, state)
+		code := http.StatusOK
+		if a.opt.Ready != nil && !a.opt.Ready() {
+			code = http.StatusServiceUnavailable
+		}
+		c.JSON(code, state)
+		return
+	}
+	if a.requireReady(c); c.IsAborted() {
 		return
 	}
 	if a.opt.Auth != nil {

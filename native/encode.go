@@ -2,6 +2,7 @@ package native
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 
 	"github.com/cc-metric-bridge/cc-metric-bridge/native/numfmt"
@@ -28,6 +29,9 @@ func (e *entry) appendJSON(dst []byte, withData bool) []byte {
 		dst = append(dst, ',')
 	}
 	if withData && len(e.data)+e.pad > 0 {
+		// Room for every value up front: numfmt's fast path wants spare
+		// capacity, and the row grows once instead of many times.
+		dst = slices.Grow(dst, 5*e.pad+16*len(e.data)+64)
 		dst = append(dst, `"data":[`...)
 		for i := 0; i < e.pad; i++ {
 			dst = append(dst, "null,"...)

@@ -271,12 +271,12 @@ func (ex *executor) entry(t *task) (e entry, ok bool) {
 	}
 	data, freq := res.Data, res.Frequency
 	if q.Resolution > 0 {
-		ex.lttb, freq, err = resample.LTTB(ex.lttb, data, res.Frequency, q.Resolution)
+		out, f, err := resample.LTTB(ex.lttb, data, res.Frequency, q.Resolution)
 		if err != nil {
 			return entry{err: err.Error()}, true
 		}
-		if freq != res.Frequency {
-			data = ex.lttb
+		if f != res.Frequency { // resampled into ex.lttb; otherwise out is data
+			ex.lttb, data, freq = out, out, f
 		}
 	}
 	e = entry{data: data, from: res.From, to: res.To, resolution: freq}

@@ -44,6 +44,9 @@ type Options struct {
 	// DefaultCluster is the cluster of lines that name none and come
 	// without ?cluster= (config bridge.default-cluster).
 	DefaultCluster string
+	// Ready, when set, reports whether restore has finished; until then data
+	// routes answer 503 and the bodiless healthcheck says not ready.
+	Ready func() bool
 	// Metrics, when set, counts requests and samples for /metrics.
 	Metrics *Metrics
 }
@@ -97,9 +100,9 @@ func New(opt Options) *API {
 func (a *API) Register(r gin.IRoutes) {
 	handlers := func(h gin.HandlerFunc) []gin.HandlerFunc {
 		if a.opt.Auth != nil {
-			return []gin.HandlerFunc{a.opt.Auth, h}
+			return []gin.HandlerFunc{a.opt.Auth, a.requireReady, h}
 		}
-		return []gin.HandlerFunc{h}
+		return []gin.HandlerFunc{a.requireReady, h}
 	}
 	for _, p := range []string{"/api/query", "/api/query/"} {
 		// cc-backend up to 1.3 POSTs queries; 1.4+ sends GET with a body.
@@ -137,6 +140,15 @@ func NewEngine() *gin.Engine {
 	r.NoMethod(func(c *gin.Context) { c.String(http.StatusMethodNotAllowed, "Method Not Allowed\n") })
 	r.Use(gin.Recovery())
 	return r
+}
+
+// requireReady answers 503 while the store is being restored.
+func (a *API) requireReady(c *gin.Context) {
+	if a.opt.Ready != nil && !a.opt.Ready() {
+		c.Header("Retry-After", "5")
+		jsonError(c, http.StatusServiceUnavailable, "restoring data: not ready yet")
+		c.Abort()
+	}
 }
 
 var errTooLarge = errors.New("request body too large")

@@ -30,7 +30,13 @@ func (a *API) write(c *gin.Context) {
 		DefaultCluster: a.defaultCluster(c.Request.URL.RawQuery),
 		Now:            time.Now().UnixMilli(),
 	}, app)
-	app.Commit()
+	if werr := app.Commit(); werr != nil {
+		// Stored in memory but not logged: not acknowledged. The client
+		// retries; samples it sends again overwrite the same timestamps.
+		a.opt.Metrics.WriteErrors.Inc()
+		jsonError(c, http.StatusInternalServerError, werr.Error())
+		return
+	}
 	a.opt.Metrics.Samples.Add(float64(stats.Samples))
 	a.opt.Metrics.Skipped.Add(float64(stats.Skipped))
 	if err != nil {

@@ -61,7 +61,7 @@ func run(args []string) error {
 		return err
 	}
 	if *cleanup {
-		return errors.New("-cleanup-checkpoints: persistence is not implemented yet, there are no checkpoints to clean")
+		return errors.New("-cleanup-checkpoints: not supported yet (old snapshots are replaced at every snapshot)")
 	}
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
@@ -82,18 +82,25 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
+	// The listener answers at once (healthcheck: not ready) while the data
+	// is restored; data routes answer 503 until then.
 	go func() { errc <- srv.serve(ln) }()
-	select {
-	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return err
+	err = srv.restore()
+	if err == nil {
+		select {
+		case err = <-errc:
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+		case <-ctx.Done():
+			log.Info("shutting down")
 		}
-	case <-ctx.Done():
-		log.Info("shutting down")
 	}
+	// One path for signals and start-up errors: stop accepting, drain
+	// in-flight requests, flush the WAL, write the final snapshot.
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return srv.shutdown(shutdownCtx)
+	return errors.Join(err, srv.shutdown(shutdownCtx))
 }
 
 // parseLevel maps cc-metric-store's log levels onto slog's.
@@ -127,6 +134,5 @@ func unusedSettings(cfg *config.Config, gops bool) []string {
 	if gops || cfg.Main.Debug.Gops || cfg.MetricStore.Debug.Gops {
 		out = append(out, "gops is accepted but no gops agent is started")
 	}
-	out = append(out, "metric-store checkpoints, retention and memory-cap are not implemented yet: data lives in memory only and is lost on restart")
 	return out
 }

@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -18,15 +22,19 @@ import (
 	"github.com/cc-metric-bridge/cc-metric-bridge/auth"
 	"github.com/cc-metric-bridge/cc-metric-bridge/core"
 	"github.com/cc-metric-bridge/cc-metric-bridge/core/config"
+	"github.com/cc-metric-bridge/cc-metric-bridge/core/persist"
 	"github.com/cc-metric-bridge/cc-metric-bridge/native"
 )
 
 // server wires the store, the protocol adapters and the HTTP listener.
 type server struct {
 	cfg     *config.Config
+	log     *slog.Logger
 	store   *core.Store
 	http    *http.Server
 	started time.Time
+	ready   atomic.Bool
+	persist *persist.Manager
 }
 
 func newServer(cfg *config.Config, log *slog.Logger, dev bool) (*server, error) {
@@ -43,7 +51,7 @@ func newServer(cfg *config.Config, log *slog.Logger, dev bool) (*server, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &server{cfg: cfg, store: st, started: time.Now()}
+	s := &server{cfg: cfg, log: log, store: st, started: time.Now()}
 
 	if !dev {
 		gin.SetMode(gin.ReleaseMode)
@@ -69,6 +77,7 @@ func newServer(cfg *config.Config, log *slog.Logger, dev bool) (*server, error) 
 		Auth:                authMW,
 		DefaultCluster:      cfg.Bridge.DefaultCluster,
 		Health:              s.health,
+		Ready:               s.ready.Load,
 	}).Register(engine)
 
 	s.http = &http.Server{
@@ -92,15 +101,47 @@ func (s *server) serve(ln net.Listener) error {
 	return s.http.Serve(ln)
 }
 
+// restore loads the persisted data and starts logging writes.
+func (s *server) restore() error {
+	ms := s.cfg.MetricStore
+	m, err := persist.Open(s.store, persist.Options{
+		SnapshotDir:      ms.Checkpoints.Directory,
+		WALDir:           filepath.Join(s.cfg.Bridge.DataDir, "wal"),
+		Fsync:            s.cfg.Bridge.WALFsync,
+		SnapshotInterval: ms.CheckpointInterval,
+		MaxWALBytes:      ms.Checkpoints.MaxWALSize,
+		Retention:        ms.RetentionInMemory,
+		MemoryCap:        uint64(ms.MemoryCap) * 1e9,
+		Workers:          ms.NumWorkers,
+		Log:              s.log,
+	})
+	if err != nil {
+		return fmt.Errorf("cannot restore data: %w", err)
+	}
+	s.persist = m
+	s.ready.Store(true)
+	return nil
+}
+
+// shutdown stops the listener, drains requests and persists; idempotent.
 func (s *server) shutdown(ctx context.Context) error {
-	return s.http.Shutdown(ctx)
+	err := s.http.Shutdown(ctx)
+	if s.persist != nil {
+		err = errors.Join(err, s.persist.Close())
+	}
+	return err
 }
 
 // health is the answer of /api/healthcheck without a body.
 func (s *server) health() any {
+	status := "ok"
+	if !s.ready.Load() {
+		status = "restoring"
+	}
 	return map[string]any{
-		"status":         "ok",
-		"ready":          true,
+		"status":         status,
+		"ready":          s.ready.Load(),
+		"series":         s.store.NumSeries(),
 		"version":        version,
 		"uptime-seconds": int64(time.Since(s.started).Seconds()),
 	}

@@ -49,6 +49,9 @@ const (
 	DefaultMaxPointsPerRequest = 50_000_000
 	// DefaultDataDir is bridge.data-dir's default.
 	DefaultDataDir = "./var"
+	// DefaultWALFsync is bridge.wal-fsync's default: at most this much
+	// acknowledged data is lost on power failure.
+	DefaultWALFsync = time.Second
 )
 
 // Checkpoint file formats (metric-store.checkpoints.file-format).
@@ -237,8 +240,13 @@ type Bridge struct {
 	// native query whose answer would hold more points is rejected with 400.
 	MaxPointsPerRequest int64
 	// DataDir (data-dir, default ./var) is the root of the bridge's own
-	// files.
+	// files; the write-ahead log lives in <data-dir>/wal.
 	DataDir string
+	// WALFsync (wal-fsync, default "1s") is how often the write-ahead log
+	// is fsynced: it bounds what a power failure can lose. "always" (0
+	// here) fsyncs before every acknowledgement. A process crash loses
+	// nothing acknowledged either way.
+	WALFsync time.Duration
 }
 
 //go:embed default.json

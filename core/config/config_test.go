@@ -87,6 +87,7 @@ func defaultBridge() Bridge {
 		MaxPointsPerSeries:  1_000_000,
 		MaxPointsPerRequest: 50_000_000,
 		DataDir:             "./var",
+		WALFsync:            time.Second,
 	}
 }
 
@@ -169,7 +170,7 @@ func TestDefaults(t *testing.T) {
 			"debug": {"gops": true}},
 		"nats": {"address": "nats://x", "username": "u", "password": "p", "creds-file-path": "/c"},
 		"bridge": {"default-frequency": 10, "strict-metrics": true, "default-cluster": "fritz", "max-request-bytes": 1,
-			"max-points-per-series": 2, "max-points-per-request": 3, "data-dir": "/data"}}`)
+			"max-points-per-series": 2, "max-points-per-request": 3, "data-dir": "/data", "wal-fsync": "always"}}`)
 	wantMain := Main{Addr: ":9", HTTPSCertFile: "c.pem", HTTPSKeyFile: "k.pem", User: "u", Group: "g",
 		BackendURL: "http://b", Debug: Debug{DumpToFile: "d", Gops: true}}
 	if !reflect.DeepEqual(c.Main, wantMain) {
@@ -187,7 +188,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("nats = %+v", *c.NATS)
 	}
 	wantBridge := Bridge{DefaultFrequency: 10, StrictMetrics: true, DefaultCluster: "fritz", MaxRequestBytes: 1,
-		MaxPointsPerSeries: 2, MaxPointsPerRequest: 3, DataDir: "/data"}
+		MaxPointsPerSeries: 2, MaxPointsPerRequest: 3, DataDir: "/data", WALFsync: 0}
 	if c.Bridge != wantBridge {
 		t.Errorf("bridge = %+v", c.Bridge)
 	}

@@ -493,6 +493,7 @@ type rawBridge struct {
 	MaxPointsPerSeries  *int64  `json:"max-points-per-series"`
 	MaxPointsPerRequest *int64  `json:"max-points-per-request"`
 	DataDir             *string `json:"data-dir"`
+	WALFsync            *string `json:"wal-fsync"`
 }
 
 func parseBridge(raw json.RawMessage, b *Bridge) error {
@@ -502,6 +503,7 @@ func parseBridge(raw json.RawMessage, b *Bridge) error {
 		MaxPointsPerSeries:  DefaultMaxPointsPerSeries,
 		MaxPointsPerRequest: DefaultMaxPointsPerRequest,
 		DataDir:             DefaultDataDir,
+		WALFsync:            DefaultWALFsync,
 	}
 	if raw == nil {
 		return nil
@@ -535,6 +537,17 @@ func parseBridge(raw json.RawMessage, b *Bridge) error {
 			return fmt.Errorf("config: %s.data-dir: must not be empty (default %q)", secBridge, DefaultDataDir)
 		}
 		b.DataDir = *r.DataDir
+	}
+	if r.WALFsync != nil {
+		if *r.WALFsync == "always" {
+			b.WALFsync = 0
+		} else {
+			d, err := time.ParseDuration(*r.WALFsync)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("config: %s.wal-fsync: invalid value %q: want \"always\" or a positive duration such as \"1s\"", secBridge, *r.WALFsync)
+			}
+			b.WALFsync = d
+		}
 	}
 	return nil
 }

@@ -38,8 +38,9 @@
 // than half the series) the reference still emits the first and last point,
 // i.e. 2 points; so does LTTB.
 //
-// NaN handling (the reference has no explicit NaN logic; it falls out of
-// IEEE arithmetic and the comparison "area > maxArea || isNaN(area)"):
+// NaN handling (apart from forcing the centroid to NaN when its window holds
+// a NaN, the reference has no NaN logic; the rest falls out of IEEE
+// arithmetic and the comparison "area > maxArea || isNaN(area)"):
 //
 //   - A candidate whose value is NaN has a NaN area and is always taken; a
 //     later NaN candidate in the same bucket replaces it, a later finite one
@@ -149,7 +150,10 @@ func OutLen(n int, oldFreq, newFreq int64) (outLen int, resampled bool, err erro
 // On a frequency that is not a multiple, it returns dst[:0], 0 and a
 // *NotMultipleError (errors.Is(err, ErrNotMultiple) holds).
 //
-// dst must not overlap data unless it is exactly data[:0].
+// Resampling in place is supported: dst may start at data's first element
+// (e.g. dst = data[:0], whatever its length), because output point k is
+// written only when no later step reads an input index <= k. Any other
+// overlap between dst and data is not allowed.
 func LTTB(dst, data []float64, oldFreq, newFreq int64) ([]float64, int64, error) {
 	newLen, err := plan(len(data), oldFreq, newFreq)
 	if err != nil {

@@ -335,6 +335,12 @@ func TestRandomAgainstNaive(t *testing.T) {
 		if werr == nil && !sameBits(got, want) {
 			t.Fatalf("n=%d %d→%d: output differs", n, oldF, newF)
 		}
+		// In place: dst starting at data's first element.
+		cp := append([]float64(nil), d...)
+		got, _, _ = LTTB(cp[:0], cp, oldF, newF)
+		if werr == nil && !sameBits(got, want) {
+			t.Fatalf("n=%d %d→%d: in-place output differs", n, oldF, newF)
+		}
 	}
 }
 

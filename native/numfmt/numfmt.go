@@ -1,5 +1,5 @@
 // Package numfmt formats float64 values in fixed-point notation, byte for
-// byte like strconv.AppendFloat(dst, v, 'f', prec, 64), but several times
+// byte like strconv.AppendFloat(dst, v, 'f', prec, 64), but 2-3 times
 // faster for the values that metric data consists of.
 //
 // cc-metric-store writes query data with 3 decimals and statistics with 2
@@ -40,8 +40,9 @@
 // correctly rounded product. Subnormal products are covered too: rounding is
 // monotonic there as well and 0.5 is representable.
 //
-// Digits are produced eight at a time with SWAR arithmetic (see digits8) and
-// written with 8-byte stores, so no per-digit loop or division is left.
+// Digits are produced eight at a time with SWAR arithmetic (multiply-shift
+// reciprocals working on several digits per 64-bit word) and written with
+// 8-byte stores, so no per-digit loop is left.
 //
 // The sign is written whenever the sign bit is set, so -0.0 and negative
 // values that round to zero print as "-0.000", exactly like strconv.

@@ -1,0 +1,197 @@
+package persist
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"time"
+
+	"github.com/cc-metric-bridge/cc-metric-bridge/core"
+)
+
+// Options configure persistence.
+type Options struct {
+	// SnapshotDir holds <cluster>/<host>/<ms>.snap files
+	// (metric-store.checkpoints.directory).
+	SnapshotDir string
+	// WALDir holds the WAL segments.
+	WALDir string
+	// Fsync is the interval of WAL fsyncs; 0 fsyncs before every
+	// acknowledgement.
+	Fsync time.Duration
+	// SnapshotInterval is the time between snapshots
+	// (metric-store.checkpoint-interval).
+	SnapshotInterval time.Duration
+	// MaxWALBytes starts a snapshot early when the current WAL segment grows
+	// past it, bounding disk use and replay time.
+	MaxWALBytes int64
+	// Retention drops data older than this (metric-store.retention-in-memory);
+	// 0 keeps everything.
+	Retention time.Duration
+	// MemoryCap (bytes of live heap) makes the oldest data go first when
+	// exceeded; 0 means no cap.
+	MemoryCap uint64
+	// Workers snapshot and restore hosts in parallel.
+	Workers int
+	Log     *slog.Logger
+	// Restorers run before our own snapshots are loaded (e.g. the import of
+	// cc-metric-store checkpoint directories); their data is older.
+	Restorers []func(*core.Store) error
+}
+
+// DefaultMaxWALBytes bounds a WAL segment between snapshots.
+const DefaultMaxWALBytes = 512 << 20
+
+// Manager restores the store, logs writes and takes snapshots.
+type Manager struct {
+	opt Options
+	st  *core.Store
+	wal *WAL
+
+	snapMu    sync.Mutex // one snapshot at a time
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open restores st from the snapshots and the WAL and attaches a new WAL
+// segment to it. Nothing may be written to st before Open returns.
+func Open(st *core.Store, opt Options) (*Manager, error) {
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.MaxWALBytes <= 0 {
+		opt.MaxWALBytes = DefaultMaxWALBytes
+	}
+	start := time.Now()
+	for _, r := range opt.Restorers {
+		if err := r(st); err != nil {
+			return nil, err
+		}
+	}
+	rs := RestoreSnapshots(opt.SnapshotDir, st, opt.Workers, opt.Log)
+	for _, p := range rs.Problems {
+		opt.Log.Error("snapshot restore: skipped corrupt data", "problem", p)
+	}
+	ws, err := Replay(opt.WALDir, st)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ws.Problems {
+		opt.Log.Warn("WAL replay: stopped a segment early (torn or corrupt tail)", "problem", p)
+	}
+	opt.Log.Info("restore done", "snapshot_files", rs.Files, "series", rs.Series, "snapshot_MB", rs.Bytes>>20,
+		"wal_segments", ws.Segments, "wal_samples", ws.Samples, "took", time.Since(start).Round(time.Millisecond))
+	if opt.Retention > 0 {
+		st.Free(nil, time.Now().Add(-opt.Retention).UnixMilli())
+	}
+	w, err := OpenWAL(opt.WALDir, opt.Fsync)
+	if err != nil {
+		return nil, err
+	}
+	st.SetWAL(w)
+	m := &Manager{opt: opt, st: st, wal: w, stop: make(chan struct{}), done: make(chan struct{})}
+	go m.loop()
+	return m, nil
+}
+
+// loop runs snapshots, retention and the memory cap in the background.
+func (m *Manager) loop() {
+	defer close(m.done)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastSnap, lastRetention := time.Now(), time.Now()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case now := <-tick.C:
+			if now.Sub(lastSnap) >= m.opt.SnapshotInterval || m.wal.Size() > m.opt.MaxWALBytes {
+				if err := m.Snapshot(); err != nil {
+					m.opt.Log.Error("snapshot failed", "err", err)
+				}
+				lastSnap = time.Now()
+			}
+			if m.opt.Retention > 0 && now.Sub(lastRetention) >= max(m.opt.Retention/2, time.Second) {
+				m.st.Free(nil, now.Add(-m.opt.Retention).UnixMilli())
+				lastRetention = now
+			}
+			if m.opt.MemoryCap > 0 {
+				m.enforceCap(now)
+			}
+		}
+	}
+}
+
+// Snapshot rotates the WAL, writes a snapshot of every host and then drops
+// the WAL segments the snapshot covers.
+func (m *Manager) Snapshot() error {
+	m.snapMu.Lock()
+	defer m.snapMu.Unlock()
+	covered, err := m.wal.Rotate()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	stats, err := WriteSnapshot(m.opt.SnapshotDir, m.st, m.opt.Workers, start)
+	if err != nil {
+		return err
+	}
+	m.opt.Log.Info("snapshot written", "hosts", stats.Hosts, "series", stats.Series,
+		"MB", stats.Bytes>>20, "took", time.Since(start).Round(time.Millisecond))
+	return m.wal.Truncate(covered)
+}
+
+// heapBytes reads the live heap without stopping the world.
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// enforceCap releases the oldest data until the live heap is below the cap:
+// first what is older than 3/4, 1/2, 1/4 of the retention (as cc-metric-store
+// does), then ever more recent data.
+func (m *Manager) enforceCap(now time.Time) {
+	if heapBytes() <= m.opt.MemoryCap {
+		return
+	}
+	window := m.opt.Retention
+	if window <= 0 {
+		window = 48 * time.Hour
+	}
+	for _, frac := range []float64{0.75, 0.5, 0.25, 0.1, 0.05, 0.01, 0} {
+		cutoff := now.Add(-time.Duration(float64(window) * frac))
+		freed := m.st.Free(nil, cutoff.UnixMilli())
+		runtime.GC()
+		m.opt.Log.Warn("memory cap exceeded: released old data", "older_than", cutoff.Format(time.RFC3339), "chunks", freed)
+		if heapBytes() <= m.opt.MemoryCap {
+			return
+		}
+	}
+}
+
+// Close takes the final snapshot and closes the WAL. It is idempotent; the
+// caller stops accepting writes first.
+func (m *Manager) Close() error {
+	m.closeOnce.Do(func() {
+		close(m.stop)
+		<-m.done
+		err := m.Snapshot()
+		if cerr := m.wal.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			m.closeErr = fmt.Errorf("cannot persist at shutdown: %w", err)
+		}
+	})
+	return m.closeErr
+}
+
+var _ core.WAL = (*WAL)(nil)
