@@ -16,9 +16,11 @@ FUZZ_TARGETS := \
 	./native:FuzzQueryRequest \
 	./native:FuzzWriteBody \
 	./native/numfmt:FuzzAppendFixed \
-	./auth:FuzzVerify
+	./auth:FuzzVerify \
+	./core/persist:FuzzReplay \
+	./core/persist:FuzzRestoreSnapshot
 
-.PHONY: build run test unit fuzz-short fuzz bench lint clean
+.PHONY: build run test unit fuzz-short fuzz bench crash lint clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cc-metric-bridge
@@ -40,6 +42,10 @@ fuzz-short:
 
 fuzz:
 	$(MAKE) fuzz-short FUZZTIME=2m
+
+# kill -9 the real server 100 times while it ingests; nothing acknowledged may be lost.
+crash:
+	$(GO) test -count=1 -run TestCrashLosesNothing -timeout 30m ./cmd/cc-metric-bridge -crash-iterations 100 -v
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
