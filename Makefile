@@ -32,6 +32,8 @@ test: lint unit fuzz-short
 
 unit:
 	$(GO) test -race -count=1 -timeout 8m ./...
+	# tests that measure the heap run without the race detector
+	$(GO) test -count=1 -run 'TestMemoryCap' ./core/persist
 
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do \

@@ -44,9 +44,10 @@ func appendString(dst []byte, s string) []byte {
 }
 
 // LoadSnapshot restores one series from AppendSnapshot's bytes. Into an
-// empty series the chunks are taken over as they are; samples already held
-// (from another source) are merged sample by sample, the snapshot winning
-// on equal timestamps. Every chunk is decoded once to validate it.
+// empty series the chunks are taken over as they are, sharing b's memory
+// (b must not change afterwards); samples already held (from another
+// source) are merged sample by sample, the snapshot winning on equal
+// timestamps. Every chunk is decoded once to validate it.
 func (st *Store) LoadSnapshot(b []byte) error {
 	r := reader{b: b}
 	name := r.str()
@@ -63,7 +64,7 @@ func (st *Store) LoadSnapshot(b []byte) error {
 	var vs []float64
 	last := int64(math.MinInt64)
 	for i := uint64(0); i < nChunks; i++ {
-		c := sealed{mint: r.varint(), maxt: r.varint(), data: []byte(r.str())}
+		c := sealed{mint: r.varint(), maxt: r.varint(), data: r.bytes()}
 		if r.err != nil {
 			return fmt.Errorf("%w: truncated chunk", ErrCorruptSnapshot)
 		}
@@ -175,6 +176,18 @@ func (r *reader) u64() uint64 {
 	v := binary.LittleEndian.Uint64(r.b)
 	r.b = r.b[8:]
 	return v
+}
+
+// bytes returns the next length-prefixed field, aliasing the input.
+func (r *reader) bytes() []byte {
+	n := r.uvarint()
+	if r.err != nil || n > uint64(len(r.b)) {
+		r.fail()
+		return nil
+	}
+	s := r.b[:n:n]
+	r.b = r.b[n:]
+	return s
 }
 
 func (r *reader) str() string {

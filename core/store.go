@@ -10,8 +10,8 @@ package core
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
-	"hash/maphash"
 	"sync"
 	"sync/atomic"
 )
@@ -35,7 +35,6 @@ type Store struct {
 	reg  *registry
 	root *Level
 
-	seed  maphash.Seed
 	cache [cacheShards]cacheShard
 
 	appenders sync.Pool
@@ -60,12 +59,25 @@ func New(opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot create store: %w", err)
 	}
-	st := &Store{reg: reg, root: newLevel("", nil), seed: maphash.MakeSeed()}
+	st := &Store{reg: reg, root: newLevel("", nil)}
 	for i := range st.cache {
 		st.cache[i].m = make(map[string]*Series)
 	}
 	st.appenders.New = func() any { return &Appender{st: st} }
 	return st, nil
+}
+
+// shard picks the cache shard of a canonical key. The map hashes the key
+// again; this only spreads lock traffic, so a cheap word-wise mix will do.
+func (st *Store) shard(key []byte) *cacheShard {
+	h := uint64(len(key))
+	for ; len(key) >= 8; key = key[8:] {
+		h = (h ^ binary.LittleEndian.Uint64(key)) * 0x9e3779b97f4a7c15
+	}
+	for _, c := range key {
+		h = (h ^ uint64(c)) * 0x9e3779b97f4a7c15
+	}
+	return &st.cache[(h>>32)%cacheShards]
 }
 
 // NumSeries returns the number of series held.
@@ -102,7 +114,7 @@ type Appender struct {
 // mode) or an ErrInvalidName error without storing anything.
 func (a *Appender) Append(k *Key, t int64, v float64) error {
 	a.key = appendCanonical(a.key[:0], k)
-	sh := &a.st.cache[maphash.Bytes(a.st.seed, a.key)%cacheShards]
+	sh := a.st.shard(a.key)
 	sh.mu.RLock()
 	s := sh.m[string(a.key)]
 	sh.mu.RUnlock()
@@ -191,7 +203,7 @@ func (st *Store) resolve(k *Key, canon []byte) (*Series, error) {
 		// the root so that nothing is written into a detached subtree.
 		s = st.seriesAt(k, m, canon)
 	}
-	sh := &st.cache[maphash.String(st.seed, s.key)%cacheShards]
+	sh := st.shard([]byte(s.key))
 	sh.mu.Lock()
 	sh.m[s.key] = s
 	sh.mu.Unlock()
@@ -306,7 +318,7 @@ func (st *Store) free(l *Level, t int64) int {
 	l.mu.Unlock()
 	st.numSeries.Add(-int64(len(gone)))
 	for _, s := range gone {
-		sh := &st.cache[maphash.String(st.seed, s.key)%cacheShards]
+		sh := st.shard([]byte(s.key))
 		sh.mu.Lock()
 		if sh.m[s.key] == s {
 			delete(sh.m, s.key)

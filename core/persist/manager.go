@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"sync"
 	"time"
@@ -33,6 +34,9 @@ type Options struct {
 	// MemoryCap (bytes of live heap) makes the oldest data go first when
 	// exceeded; 0 means no cap.
 	MemoryCap uint64
+	// CheckInterval is how often retention and the memory cap are checked
+	// (default 1 s).
+	CheckInterval time.Duration
 	// Workers snapshot and restore hosts in parallel.
 	Workers int
 	Log     *slog.Logger
@@ -69,6 +73,14 @@ func Open(st *core.Store, opt Options) (*Manager, error) {
 	if opt.MaxWALBytes <= 0 {
 		opt.MaxWALBytes = DefaultMaxWALBytes
 	}
+	if opt.CheckInterval <= 0 {
+		opt.CheckInterval = time.Second
+	}
+	if opt.MemoryCap > 0 {
+		// Let the GC work harder near the cap, so that garbage does not
+		// push the heap past it while live data is below.
+		debug.SetMemoryLimit(int64(opt.MemoryCap))
+	}
 	start := time.Now()
 	for _, r := range opt.Restorers {
 		if err := r(st); err != nil {
@@ -104,7 +116,7 @@ func Open(st *core.Store, opt Options) (*Manager, error) {
 // loop runs snapshots, retention and the memory cap in the background.
 func (m *Manager) loop() {
 	defer close(m.done)
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(m.opt.CheckInterval)
 	defer tick.Stop()
 	lastSnap, lastRetention := time.Now(), time.Now()
 	for {
@@ -148,18 +160,28 @@ func (m *Manager) Snapshot() error {
 	return m.wal.Truncate(covered)
 }
 
-// heapBytes reads the live heap without stopping the world.
+// heapBytes reads the heap held by objects (live and not yet collected)
+// without stopping the world.
 func heapBytes() uint64 {
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(s)
 	return s[0].Value.Uint64()
 }
 
-// enforceCap releases the oldest data until the live heap is below the cap:
+// capHeadroom: data is released once the heap passes this share of the cap,
+// so that ingest between two checks stays below the cap.
+const capHeadroom = 0.8
+
+// enforceCap releases the oldest data until the heap is below the cap:
 // first what is older than 3/4, 1/2, 1/4 of the retention (as cc-metric-store
 // does), then ever more recent data.
 func (m *Manager) enforceCap(now time.Time) {
-	if heapBytes() <= m.opt.MemoryCap {
+	limit := uint64(float64(m.opt.MemoryCap) * capHeadroom)
+	if heapBytes() <= limit {
+		return
+	}
+	runtime.GC() // garbage is not data: count only what survives
+	if heapBytes() <= limit {
 		return
 	}
 	window := m.opt.Retention
@@ -171,7 +193,7 @@ func (m *Manager) enforceCap(now time.Time) {
 		freed := m.st.Free(nil, cutoff.UnixMilli())
 		runtime.GC()
 		m.opt.Log.Warn("memory cap exceeded: released old data", "older_than", cutoff.Format(time.RFC3339), "chunks", freed)
-		if heapBytes() <= m.opt.MemoryCap {
+		if heapBytes() <= limit {
 			return
 		}
 	}
