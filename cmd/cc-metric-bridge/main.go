@@ -39,7 +39,7 @@ func run(args []string) error {
 	// Flags of cc-metric-store accepted so that its unit files keep working.
 	gops := fs.Bool("gops", false, "accepted for cc-metric-store compatibility; no gops agent is started")
 	fs.Bool("logdate", false, "accepted for cc-metric-store compatibility; log lines always carry the time")
-	cleanup := fs.Bool("cleanup-checkpoints", false, "run one checkpoint cleanup and exit (not supported yet)")
+	cleanup := fs.Bool("cleanup-checkpoints", false, "restore, release (or archive, per metric-store.cleanup) the data older than the retention, snapshot and exit")
 	logLevel := fs.String("loglevel", "warn", "log level: debug, info, warn, err, crit")
 	showVersion := fs.Bool("version", false, "print version information and exit")
 	if err := fs.Parse(args); err != nil {
@@ -60,9 +60,6 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *cleanup {
-		return errors.New("-cleanup-checkpoints: not supported yet (old snapshots are replaced at every snapshot)")
-	}
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
@@ -72,6 +69,9 @@ func run(args []string) error {
 	srv, err := newServer(cfg, log, *dev)
 	if err != nil {
 		return err
+	}
+	if *cleanup {
+		return srv.cleanupOnce()
 	}
 	ln, err := net.Listen("tcp", cfg.Main.Addr)
 	if err != nil {

@@ -72,7 +72,7 @@ func writeConfig(t *testing.T, dir, addr string) string {
   "metrics": {"crash": {"frequency": 1, "aggregation": null}},
   "metric-store": {"retention-in-memory": "8760h", "memory-cap": 0, "checkpoint-interval": "1h",
                    "checkpoints": {"directory": %q}},
-  "bridge": {"data-dir": %q}
+  "bridge": {"data-dir": %q, "max-points-per-series": 100000000, "max-points-per-request": 200000000}
 }`, addr, filepath.Join(dir, "checkpoints"), filepath.Join(dir, "var"))
 	path := filepath.Join(dir, "config.json")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {

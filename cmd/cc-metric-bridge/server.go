@@ -114,6 +114,7 @@ func (s *server) restore() error {
 		MemoryCap:        uint64(ms.MemoryCap) * 1e9,
 		Workers:          ms.NumWorkers,
 		Log:              s.log,
+		ArchiveDir:       archiveDir(ms.Cleanup),
 	})
 	if err != nil {
 		return fmt.Errorf("cannot restore data: %w", err)
@@ -121,6 +122,24 @@ func (s *server) restore() error {
 	s.persist = m
 	s.ready.Store(true)
 	return nil
+}
+
+func archiveDir(c config.Cleanup) string {
+	if c.Mode == config.CleanupArchive {
+		return c.Directory
+	}
+	return ""
+}
+
+// cleanupOnce is -cleanup-checkpoints: restore, release (and archive) what
+// is older than the retention, snapshot, exit.
+func (s *server) cleanupOnce() error {
+	if err := s.restore(); err != nil {
+		return err
+	}
+	rows := s.persist.Cleanup(time.Now())
+	s.log.Info("cleanup done", "archived_rows", rows)
+	return s.persist.Close()
 }
 
 // shutdown stops the listener, drains requests and persists; idempotent.

@@ -1,6 +1,7 @@
 package persist
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cc-metric-bridge/cc-metric-bridge/core"
+	"github.com/cc-metric-bridge/cc-metric-bridge/core/archive"
 )
 
 // Options configure persistence.
@@ -31,6 +33,10 @@ type Options struct {
 	// Retention drops data older than this (metric-store.retention-in-memory);
 	// 0 keeps everything.
 	Retention time.Duration
+	// ArchiveDir, when set (metric-store.cleanup.mode "archive"), receives
+	// the data that retention releases as one Parquet file per cluster;
+	// a cluster whose archive fails keeps its data until the next round.
+	ArchiveDir string
 	// MemoryCap (bytes of live heap) makes the oldest data go first when
 	// exceeded; 0 means no cap.
 	MemoryCap uint64
@@ -131,7 +137,7 @@ func (m *Manager) loop() {
 				lastSnap = time.Now()
 			}
 			if m.opt.Retention > 0 && now.Sub(lastRetention) >= max(m.opt.Retention/2, time.Second) {
-				m.st.Free(nil, now.Add(-m.opt.Retention).UnixMilli())
+				m.Cleanup(now)
 				lastRetention = now
 			}
 			if m.opt.MemoryCap > 0 {
@@ -139,6 +145,48 @@ func (m *Manager) loop() {
 			}
 		}
 	}
+}
+
+// Cleanup releases the data older than the retention window, archiving it
+// first when an archive directory is configured. It returns the number of
+// archived rows.
+func (m *Manager) Cleanup(now time.Time) int {
+	if m.opt.Retention <= 0 {
+		return 0
+	}
+	cutoff := now.Add(-m.opt.Retention)
+	failed := map[string]bool{}
+	rows := 0
+	if m.opt.ArchiveDir != "" {
+		var err error
+		rows, err = archive.ArchiveStore(m.opt.ArchiveDir, m.st, cutoff)
+		var ce *archive.ClusterError
+		for _, e := range unjoin(err) {
+			if errors.As(e, &ce) {
+				failed[ce.Cluster] = true
+			}
+			m.opt.Log.Error("archive failed: the data stays in memory until the next round", "err", e)
+		}
+		if err != nil && len(failed) == 0 {
+			return rows // not attributable to a cluster: free nothing
+		}
+	}
+	for _, c := range m.st.Root().Children() {
+		if !failed[c.Name()] {
+			m.st.Free([]string{c.Name()}, cutoff.UnixMilli())
+		}
+	}
+	return rows
+}
+
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // Snapshot rotates the WAL, writes a snapshot of every host and then drops

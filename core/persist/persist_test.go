@@ -309,3 +309,37 @@ func FuzzRestoreSnapshot(f *testing.F) {
 		restoreFile(path, newStore(t))
 	})
 }
+
+// TestCleanupArchives: retention with cleanup mode "archive" writes the
+// released samples to Parquet, then frees them.
+func TestCleanupArchives(t *testing.T) {
+	dir := t.TempDir()
+	st := newStore(t)
+	m, err := Open(st, Options{SnapshotDir: filepath.Join(dir, "snap"), WALDir: filepath.Join(dir, "wal"),
+		Fsync: time.Second, SnapshotInterval: time.Hour, Retention: time.Hour, ArchiveDir: filepath.Join(dir, "archive"), Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	now := time.Now()
+	k := &core.Key{Cluster: []byte("c"), Host: []byte("h"), Metric: []byte("cpu_load")}
+	app := st.Appender()
+	for i := 0; i < 1200; i++ { // 20 h at 60 s, the last 60 samples inside the retention
+		app.Append(k, now.Add(-time.Duration(1200-i)*time.Minute).UnixMilli(), float64(i))
+	}
+	app.Commit()
+	rows := m.Cleanup(now)
+	if rows < 1000 {
+		t.Fatalf("archived %d rows", rows)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "archive", "c", "*.parquet"))
+	if len(files) != 1 {
+		t.Fatalf("archive files: %v", files)
+	}
+	left := dump(st)
+	for _, s := range left {
+		if len(s) >= 1200 || len(s) < 60 {
+			t.Fatalf("%d samples left after cleanup", len(s))
+		}
+	}
+}
