@@ -122,8 +122,8 @@ func parseLevel(s string) (slog.Level, error) {
 // not act on yet, so that none is ignored silently.
 func unusedSettings(cfg *config.Config, gops bool) []string {
 	var out []string
-	if cfg.NATS != nil || len(cfg.MetricStore.NATSSubscriptions) > 0 {
-		out = append(out, "nats and metric-store.nats-subscriptions are accepted but NATS ingest is not implemented yet: use /api/write")
+	if cfg.NATS == nil && (len(cfg.MetricStore.NATSSubscriptions) > 0 || len(cfg.Bridge.NATSSubscriptions) > 0) {
+		out = append(out, "nats-subscriptions are set but there is no nats section: NATS ingest is off")
 	}
 	if cfg.Main.User != "" || cfg.Main.Group != "" {
 		out = append(out, "main.user/main.group are accepted but privileges are not dropped: run the server as the intended user")

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync/atomic"
@@ -23,7 +24,9 @@ import (
 	"github.com/cc-metric-bridge/cc-metric-bridge/core"
 	"github.com/cc-metric-bridge/cc-metric-bridge/core/config"
 	"github.com/cc-metric-bridge/cc-metric-bridge/core/persist"
+	"github.com/cc-metric-bridge/cc-metric-bridge/core/persist/ccms"
 	"github.com/cc-metric-bridge/cc-metric-bridge/native"
+	natsingest "github.com/cc-metric-bridge/cc-metric-bridge/native/nats"
 )
 
 // server wires the store, the protocol adapters and the HTTP listener.
@@ -35,6 +38,8 @@ type server struct {
 	started time.Time
 	ready   atomic.Bool
 	persist *persist.Manager
+	reg     *prometheus.Registry
+	nats    *natsingest.Ingester
 }
 
 func newServer(cfg *config.Config, log *slog.Logger, dev bool) (*server, error) {
@@ -64,6 +69,7 @@ func newServer(cfg *config.Config, log *slog.Logger, dev bool) (*server, error) 
 		log.Warn("authentication is off: main.jwt-public-key is not set")
 	}
 	reg := prometheus.NewRegistry()
+	s.reg = reg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{Name: "ccmb_series", Help: "Series held in memory."},
 		func() float64 { return float64(st.NumSeries()) })
@@ -104,7 +110,14 @@ func (s *server) serve(ln net.Listener) error {
 // restore loads the persisted data and starts logging writes.
 func (s *server) restore() error {
 	ms := s.cfg.MetricStore
+	imported := 0
+	importCCMS := func(st *core.Store) error {
+		n, err := s.importCCMS(st)
+		imported = n
+		return err
+	}
 	m, err := persist.Open(s.store, persist.Options{
+		Restorers:        []func(*core.Store) error{importCCMS},
 		SnapshotDir:      ms.Checkpoints.Directory,
 		WALDir:           filepath.Join(s.cfg.Bridge.DataDir, "wal"),
 		Fsync:            s.cfg.Bridge.WALFsync,
@@ -120,7 +133,81 @@ func (s *server) restore() error {
 		return fmt.Errorf("cannot restore data: %w", err)
 	}
 	s.persist = m
+	if imported > 0 {
+		// Keep the imported data in our own format, so that the import
+		// runs once.
+		if err := m.Snapshot(); err != nil {
+			return err
+		}
+		if err := os.WriteFile(s.importMarker(), []byte(time.Now().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+			return fmt.Errorf("cannot record the cc-metric-store import: %w", err)
+		}
+	}
+	if err := s.startNATS(); err != nil {
+		return err
+	}
 	s.ready.Store(true)
+	return nil
+}
+
+// importMarker records that the cc-metric-store files in the checkpoint
+// directory were imported; its presence skips the import.
+func (s *server) importMarker() string {
+	return filepath.Join(s.cfg.MetricStore.Checkpoints.Directory, ".imported-from-cc-metric-store")
+}
+
+// importCCMS loads a checkpoint directory written by cc-metric-store 1.5
+// (JSON, binary snapshots, current.wal), once.
+func (s *server) importCCMS(st *core.Store) (int, error) {
+	if _, err := os.Stat(s.importMarker()); err == nil {
+		return 0, nil
+	}
+	ms := s.cfg.MetricStore
+	stats, err := ccms.Restore(ms.Checkpoints.Directory, st, time.Now().Add(-ms.RetentionInMemory), ms.NumWorkers)
+	if err != nil {
+		return 0, fmt.Errorf("cannot import cc-metric-store checkpoints: %w", err)
+	}
+	for _, p := range stats.Problems {
+		s.log.Warn("cc-metric-store import: skipped", "problem", p)
+	}
+	if stats.Files+stats.WALFiles > 0 {
+		s.log.Info("imported cc-metric-store checkpoints", "files", stats.Files, "wal_files", stats.WALFiles, "samples", stats.Samples)
+	}
+	return stats.Files + stats.WALFiles, nil
+}
+
+// startNATS subscribes to the configured subjects (nats section).
+func (s *server) startNATS() error {
+	if s.cfg.NATS == nil {
+		return nil
+	}
+	ext := make([]natsingest.Extension, 0, len(s.cfg.Bridge.NATSSubscriptions))
+	for _, e := range s.cfg.Bridge.NATSSubscriptions {
+		x := natsingest.Extension{SubscribeTo: e.SubscribeTo, QueueGroup: e.QueueGroup}
+		if js := e.JetStream; js != nil {
+			x.JetStream = &natsingest.JetStreamOptions{Stream: js.Stream, Durable: js.Durable,
+				AckWait: js.AckWait, MaxAckPending: js.MaxAckPending}
+		}
+		ext = append(ext, x)
+	}
+	subs, err := natsingest.Merge(s.cfg.MetricStore.NATSSubscriptions, ext)
+	if err != nil {
+		return err
+	}
+	for i := range subs {
+		if subs[i].ClusterTag == "" {
+			subs[i].ClusterTag = s.cfg.Bridge.DefaultCluster
+		}
+	}
+	in, err := natsingest.Start(context.Background(), natsingest.Options{
+		Address: s.cfg.NATS.Address, Username: s.cfg.NATS.Username, Password: s.cfg.NATS.Password,
+		CredsFile: s.cfg.NATS.CredsFilePath, Subscriptions: subs,
+		Store: s.store, Logger: s.log, Metrics: s.reg,
+	})
+	if err != nil {
+		return fmt.Errorf("cannot start NATS ingest: %w", err)
+	}
+	s.nats = in
 	return nil
 }
 
@@ -145,6 +232,9 @@ func (s *server) cleanupOnce() error {
 // shutdown stops the listener, drains requests and persists; idempotent.
 func (s *server) shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
+	if s.nats != nil {
+		err = errors.Join(err, s.nats.Close())
+	}
 	if s.persist != nil {
 		err = errors.Join(err, s.persist.Close())
 	}

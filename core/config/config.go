@@ -247,6 +247,24 @@ type Bridge struct {
 	// here) fsyncs before every acknowledgement. A process crash loses
 	// nothing acknowledged either way.
 	WALFsync time.Duration
+	// NATSSubscriptions (nats-subscriptions) extend the reference's
+	// metric-store.nats-subscriptions, matched by subject, with a queue
+	// group or a JetStream durable consumer (see docs/nats.md).
+	NATSSubscriptions []BridgeNATSSubscription
+}
+
+// BridgeNATSSubscription is one entry of bridge.nats-subscriptions.
+type BridgeNATSSubscription struct {
+	SubscribeTo string
+	QueueGroup  string
+	JetStream   *BridgeJetStream
+}
+
+// BridgeJetStream binds a subscription to a JetStream durable consumer.
+type BridgeJetStream struct {
+	Stream, Durable string
+	AckWait         time.Duration
+	MaxAckPending   int
 }
 
 //go:embed default.json

@@ -61,7 +61,7 @@ func TestDefault(t *testing.T) {
 	if c.NATS != nil || len(c.Warnings) != 0 {
 		t.Errorf("nats = %v, warnings = %v", c.NATS, c.Warnings)
 	}
-	if c.Bridge != defaultBridge() {
+	if !reflect.DeepEqual(c.Bridge, defaultBridge()) {
 		t.Errorf("bridge = %+v, want %+v", c.Bridge, defaultBridge())
 	}
 
@@ -124,7 +124,7 @@ func TestReferenceSample(t *testing.T) {
 		c.Metrics["acc_power"] != (Metric{60, AggSum}) || c.Metrics["clock"] != (Metric{60, AggAvg}) {
 		t.Errorf("metrics = %v", c.Metrics)
 	}
-	if c.Bridge != defaultBridge() {
+	if !reflect.DeepEqual(c.Bridge, defaultBridge()) {
 		t.Errorf("bridge = %+v", c.Bridge)
 	}
 }
@@ -137,7 +137,7 @@ func TestDefaults(t *testing.T) {
 	if !reflect.DeepEqual(c.MetricStore, defaultMetricStore()) {
 		t.Errorf("absent metric-store = %+v", c.MetricStore)
 	}
-	if c.Bridge != defaultBridge() {
+	if !reflect.DeepEqual(c.Bridge, defaultBridge()) {
 		t.Errorf("absent bridge = %+v", c.Bridge)
 	}
 
@@ -189,7 +189,7 @@ func TestDefaults(t *testing.T) {
 	}
 	wantBridge := Bridge{DefaultFrequency: 10, StrictMetrics: true, DefaultCluster: "fritz", MaxRequestBytes: 1,
 		MaxPointsPerSeries: 2, MaxPointsPerRequest: 3, DataDir: "/data", WALFsync: 0}
-	if c.Bridge != wantBridge {
+	if !reflect.DeepEqual(c.Bridge, wantBridge) {
 		t.Errorf("bridge = %+v", c.Bridge)
 	}
 }
@@ -393,7 +393,7 @@ func TestFileIndirection(t *testing.T) {
 	if c.NATS == nil || c.NATS.Address != "nats://n:4222" {
 		t.Errorf("nats = %+v", c.NATS)
 	}
-	if c.Bridge != defaultBridge() || c.MetricStore.RetentionInMemory != 2*time.Hour {
+	if !reflect.DeepEqual(c.Bridge, defaultBridge()) || c.MetricStore.RetentionInMemory != 2*time.Hour {
 		t.Errorf("bridge = %+v, metric-store = %+v", c.Bridge, c.MetricStore)
 	}
 

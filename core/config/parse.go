@@ -494,6 +494,16 @@ type rawBridge struct {
 	MaxPointsPerRequest *int64  `json:"max-points-per-request"`
 	DataDir             *string `json:"data-dir"`
 	WALFsync            *string `json:"wal-fsync"`
+	NATSSubscriptions   []struct {
+		SubscribeTo string `json:"subscribe-to"`
+		QueueGroup  string `json:"queue-group"`
+		JetStream   *struct {
+			Stream        string `json:"stream"`
+			Durable       string `json:"durable"`
+			AckWait       string `json:"ack-wait"`
+			MaxAckPending int    `json:"max-ack-pending"`
+		} `json:"jetstream"`
+	} `json:"nats-subscriptions"`
 }
 
 func parseBridge(raw json.RawMessage, b *Bridge) error {
@@ -537,6 +547,30 @@ func parseBridge(raw json.RawMessage, b *Bridge) error {
 			return fmt.Errorf("config: %s.data-dir: must not be empty (default %q)", secBridge, DefaultDataDir)
 		}
 		b.DataDir = *r.DataDir
+	}
+	for i, s := range r.NATSSubscriptions {
+		path := fmt.Sprintf("config: %s.nats-subscriptions[%d]", secBridge, i)
+		if s.SubscribeTo == "" {
+			return fmt.Errorf("%s.subscribe-to: required", path)
+		}
+		e := BridgeNATSSubscription{SubscribeTo: s.SubscribeTo, QueueGroup: s.QueueGroup}
+		if js := s.JetStream; js != nil {
+			if js.Stream == "" || js.Durable == "" {
+				return fmt.Errorf("%s.jetstream: stream and durable are required", path)
+			}
+			e.JetStream = &BridgeJetStream{Stream: js.Stream, Durable: js.Durable, MaxAckPending: js.MaxAckPending}
+			if js.AckWait != "" {
+				d, err := time.ParseDuration(js.AckWait)
+				if err != nil || d < 0 {
+					return fmt.Errorf("%s.jetstream.ack-wait: invalid duration %q", path, js.AckWait)
+				}
+				e.JetStream.AckWait = d
+			}
+			if js.MaxAckPending < 0 {
+				return fmt.Errorf("%s.jetstream.max-ack-pending: must not be negative", path)
+			}
+		}
+		b.NATSSubscriptions = append(b.NATSSubscriptions, e)
 	}
 	if r.WALFsync != nil {
 		if *r.WALFsync == "always" {

@@ -15,6 +15,7 @@ type metrics struct {
 	samples     *prometheus.CounterVec
 	skipped     *prometheus.CounterVec
 	rejected    *prometheus.CounterVec
+	storeErrors *prometheus.CounterVec
 	redelivered *prometheus.CounterVec
 	ackErrors   *prometheus.CounterVec
 	errors      prometheus.Counter
@@ -31,6 +32,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		samples:     vec("ccmb_nats_samples_written_total", "Samples stored from NATS messages."),
 		skipped:     vec("ccmb_nats_samples_skipped_total", "Samples of unknown metrics skipped (strict-metrics)."),
 		rejected:    vec("ccmb_nats_decode_errors_total", "NATS messages with a bad line (the lines before it are stored)."),
+		storeErrors: vec("ccmb_nats_store_errors_total", "NATS messages whose batch could not be written to the WAL (JetStream: redelivered later; core NATS: kept in memory only)."),
 		redelivered: vec("ccmb_nats_redeliveries_total", "JetStream messages received more than once."),
 		ackErrors:   vec("ccmb_nats_ack_errors_total", "JetStream acknowledgements (or terminations) that could not be sent."),
 		errors: prometheus.NewCounter(prometheus.CounterOpts{Name: "ccmb_nats_errors_total",
@@ -45,6 +47,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	reg1(reg, &m.samples, &err)
 	reg1(reg, &m.skipped, &err)
 	reg1(reg, &m.rejected, &err)
+	reg1(reg, &m.storeErrors, &err)
 	reg1(reg, &m.redelivered, &err)
 	reg1(reg, &m.ackErrors, &err)
 	reg1(reg, &m.errors, &err)

@@ -59,6 +59,9 @@ const (
 	// DefaultAckWait is the ack wait of a JetStream consumer the bridge
 	// creates: a message not acknowledged within it is redelivered.
 	DefaultAckWait = 30 * time.Second
+	// DefaultNakDelay is how long a JetStream message whose batch the WAL
+	// refused waits before it is redelivered (a full disk needs time).
+	DefaultNakDelay = 5 * time.Second
 	// DefaultMaxAckPending bounds the unacknowledged messages of a consumer
 	// the bridge creates (the NATS server's own default).
 	DefaultMaxAckPending = 1000
@@ -139,6 +142,8 @@ type Options struct {
 	// DrainTimeout (0: DefaultDrainTimeout) bounds Close.
 	DrainTimeout time.Duration
 
+	// nakDelay (tests only; 0: DefaultNakDelay) replaces DefaultNakDelay.
+	nakDelay time.Duration
 	// beforeAck, when set (tests only), runs after a JetStream message is
 	// stored and before it is acknowledged.
 	beforeAck func(*Ingester)
@@ -161,6 +166,13 @@ type Ingester struct {
 	closed chan struct{}
 	// connLog limits the log lines of connection-level errors.
 	connLog rateLog
+
+	// gate is read-locked by every message handler; Close write-locks it
+	// once the connection is closed, so that no handler still runs (or
+	// writes to the store) when Close returns, even if the client has
+	// already let go of a subscription whose handler is running.
+	gate    sync.RWMutex
+	stopped bool // guarded by gate
 
 	stopAfter func() bool // releases the context.AfterFunc of Start
 	closeOnce sync.Once
@@ -188,6 +200,9 @@ func Start(ctx context.Context, opt Options) (*Ingester, error) {
 	if opt.DrainTimeout <= 0 {
 		opt.DrainTimeout = DefaultDrainTimeout
 	}
+	if opt.nakDelay <= 0 {
+		opt.nakDelay = DefaultNakDelay
+	}
 	m, err := newMetrics(opt.Metrics)
 	if err != nil {
 		return nil, err
@@ -200,7 +215,16 @@ func Start(ctx context.Context, opt Options) (*Ingester, error) {
 	}
 	in.connLog.every = opt.ErrorLogInterval
 	in.ctx, in.cancel = context.WithCancel(context.Background())
+	seen := make(map[string]bool)
 	for _, cfg := range opt.Subscriptions {
+		if seen[cfg.Subject] {
+			// cc-metric-store's example config does this; each entry
+			// then stores every message (lines without a cluster tag once
+			// per cluster-tag).
+			in.log.Warn("subject subscribed more than once: every message is ingested once per subscription",
+				"subject", cfg.Subject)
+		}
+		seen[cfg.Subject] = true
 		in.subs = append(in.subs, newSubscription(in, cfg))
 	}
 
@@ -247,12 +271,20 @@ func validate(opt *Options) error {
 		return errors.New("nats: Options.Store is nil")
 	}
 	durables := make(map[[2]string]bool)
+	queues := make(map[[2]string]bool)
 	for i, s := range opt.Subscriptions {
 		if s.Subject == "" {
 			return fmt.Errorf("nats: subscription %d: subscribe-to is empty", i)
 		}
 		js := s.JetStream
 		if js == nil {
+			// Two members of one queue group in one process would split
+			// the subject's messages between two cluster-tags.
+			k := [2]string{s.Subject, s.Queue}
+			if s.Queue != "" && queues[k] {
+				return fmt.Errorf("nats: subscription %q: queue group %q is used twice for this subject", s.Subject, s.Queue)
+			}
+			queues[k] = true
 			continue
 		}
 		if s.Queue != "" {
@@ -369,6 +401,22 @@ func (in *Ingester) Close() error {
 			in.nc.Close()
 			<-in.closed
 		}
+		in.gate.Lock()
+		in.stopped = true
+		in.gate.Unlock()
 	})
 	return in.closeErr
 }
+
+// enter admits a message handler; it returns false once Close has
+// finished. Every true must be followed by leave.
+func (in *Ingester) enter() bool {
+	in.gate.RLock()
+	if in.stopped {
+		in.gate.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (in *Ingester) leave() { in.gate.RUnlock() }

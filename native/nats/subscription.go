@@ -32,7 +32,7 @@ type subscription struct {
 	errLog  rateLog
 
 	messages, samples, skipped, rejected prometheus.Counter
-	redelivered, ackErrors               prometheus.Counter
+	storeErrors, redelivered, ackErrors  prometheus.Counter
 }
 
 func newSubscription(in *Ingester, cfg Subscription) *subscription {
@@ -46,6 +46,7 @@ func newSubscription(in *Ingester, cfg Subscription) *subscription {
 		samples:     m.samples.WithLabelValues(subj),
 		skipped:     m.skipped.WithLabelValues(subj),
 		rejected:    m.rejected.WithLabelValues(subj),
+		storeErrors: m.storeErrors.WithLabelValues(subj),
 		redelivered: m.redelivered.WithLabelValues(subj),
 		ackErrors:   m.ackErrors.WithLabelValues(subj),
 	}
@@ -74,30 +75,41 @@ func (s *subscription) subscribe() error {
 }
 
 // handle stores a core NATS message. Lines without a timestamp get the
-// receive time.
+// receive time. Core NATS has no redelivery: a batch the WAL refused stays
+// in memory only (counted and logged).
 func (s *subscription) handle(msg *natsgo.Msg) {
+	if !s.in.enter() {
+		return
+	}
+	defer s.in.leave()
 	s.ingest(msg.Data, time.Now().UnixMilli())
 }
 
 // ingest decodes one message into the store through the same pooled path as
 // /api/write: the lines before a bad line stay stored, the rest of the
-// message is dropped, and the error is counted and logged (rate-limited).
-func (s *subscription) ingest(data []byte, now int64) error {
+// message is dropped. decodeErr names a bad line; storeErr says the batch
+// did not reach the WAL (so it must not be acknowledged). Both are counted
+// and logged (rate-limited).
+func (s *subscription) ingest(data []byte, now int64) (decodeErr, storeErr error) {
 	s.messages.Inc()
 	app := s.in.opt.Store.Appender()
-	st, err := lineproto.Decode(data, lineproto.Options{
+	st, decodeErr := lineproto.Decode(data, lineproto.Options{
 		Mode:           lineproto.Native,
 		DefaultCluster: s.cluster,
 		Now:            now,
 	}, app)
-	app.Commit()
+	if storeErr = app.Commit(); storeErr != nil {
+		s.storeErrors.Inc()
+		s.logError("NATS message not persisted", storeErr, "samples", st.Samples)
+		return decodeErr, storeErr
+	}
 	s.samples.Add(float64(st.Samples))
 	s.skipped.Add(float64(st.Skipped))
-	if err != nil {
+	if decodeErr != nil {
 		s.rejected.Inc()
-		s.logError("NATS message rejected", err, "samples-stored", st.Samples)
+		s.logError("NATS message rejected", decodeErr, "samples-stored", st.Samples)
 	}
-	return err
+	return decodeErr, nil
 }
 
 // consumeLoop binds the JetStream consumer and consumes from it until the
@@ -194,13 +206,19 @@ func (s *subscription) drain(cc jetstream.ConsumeContext) {
 	}
 }
 
-// handleJS stores a JetStream message and acknowledges it afterwards, so a
-// crash before the acknowledgement redelivers it (at-least-once). Lines
+// handleJS stores a JetStream message and acknowledges it only once the
+// batch has been committed (reached the WAL, when persistence is on), so a
+// crash before the acknowledgement redelivers it: at-least-once. Lines
 // without a timestamp get the time the stream stored the message, so a
-// redelivery writes the very same samples. A message with a bad line is
-// terminated after its good lines are stored: redelivering it would fail
-// again forever.
+// redelivery writes the very same samples. A batch the WAL refused is
+// negatively acknowledged, to be redelivered after DefaultNakDelay. A message
+// with a bad line is terminated once its good lines are committed:
+// redelivering it would fail again forever.
 func (s *subscription) handleJS(msg jetstream.Msg) {
+	if !s.in.enter() {
+		return // not acknowledged: redelivered to the next subscriber
+	}
+	defer s.in.leave()
 	now := time.Now().UnixMilli()
 	if md, err := msg.Metadata(); err == nil {
 		now = md.Timestamp.UnixMilli()
@@ -208,17 +226,20 @@ func (s *subscription) handleJS(msg jetstream.Msg) {
 			s.redelivered.Inc()
 		}
 	}
-	if err := s.ingest(msg.Data(), now); err != nil {
-		if err := msg.Term(); err != nil {
-			s.ackErrors.Inc()
-			s.logError("cannot terminate JetStream message", err)
+	decodeErr, storeErr := s.ingest(msg.Data(), now)
+	var err error
+	switch {
+	case storeErr != nil:
+		err = msg.NakWithDelay(s.in.opt.nakDelay)
+	case decodeErr != nil:
+		err = msg.Term()
+	default:
+		if s.in.opt.beforeAck != nil {
+			s.in.opt.beforeAck(s.in)
 		}
-		return
+		err = msg.Ack()
 	}
-	if s.in.opt.beforeAck != nil {
-		s.in.opt.beforeAck(s.in)
-	}
-	if err := msg.Ack(); err != nil {
+	if err != nil {
 		s.ackErrors.Inc()
 		s.logError("cannot acknowledge JetStream message; it will be redelivered", err)
 	}

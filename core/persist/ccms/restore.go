@@ -83,9 +83,11 @@ import (
 )
 
 // Stats reports a restore. Files counts the .json/.bin snapshot files
-// loaded (parsed and applied; not those skipped for their "to" or for
-// corruption), WALFiles the current.wal files replayed (a valid header;
-// their bad records are in Problems), Samples the samples stored.
+// loaded (not those skipped for their "to", corruption or a refused host
+// name), WALFiles the current.wal files replayed (a valid header; their bad
+// records are in Problems), Samples the samples handed to the store (one
+// that replaces a sample with the same timestamp counts again). Problems
+// lists, in directory order, what was skipped and why.
 type Stats struct {
 	Files, WALFiles, Samples int
 	Problems                 []string
@@ -112,7 +114,9 @@ type hostJob struct {
 // Restore loads the cc-metric-store checkpoint directory dir into st with
 // workers goroutines (at least one); see the package documentation. It
 // returns an error only when dir exists but cannot be listed; everything
-// else is reported in Stats.Problems while the rest restores.
+// else is reported in Stats.Problems while the rest restores. Call it
+// before a WAL is attached to st (core.Store.SetWAL): the restored samples
+// are not logged.
 func Restore(dir string, st *core.Store, cutoff time.Time, workers int) (Stats, error) {
 	var stats Stats
 	clusters, err := os.ReadDir(dir)
@@ -138,8 +142,12 @@ func Restore(dir string, st *core.Store, cutoff time.Time, workers int) (Stats, 
 		for _, h := range hosts {
 			rel := c.Name() + "/" + h.Name()
 			if !isDir(h, filepath.Join(cdir, h.Name())) {
-				if !ourWALSegment(h.Name()) {
-					stats.Problems = append(stats.Problems, fmt.Sprintf("%s: not a directory (cc-metric-store puts the files of a host with an empty name here), skipped", rel))
+				switch name := h.Name(); {
+				case ourWALSegment(name):
+				case name == walName || strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".bin"):
+					stats.Problems = append(stats.Problems, fmt.Sprintf("%s: not a directory, skipped (cc-metric-store writes the files of a host with an empty name here; they are not restored)", rel))
+				default:
+					stats.Problems = append(stats.Problems, fmt.Sprintf("%s: not a directory, skipped", rel))
 				}
 				continue
 			}
@@ -185,9 +193,7 @@ func run(jobs []*hostJob, workers int, st *core.Store, fn func(*hostJob, *core.A
 				j := jobs[i]
 				app := st.Appender()
 				fn(j, app)
-				// Without a WAL attached Commit cannot fail; with one the
-				// error belongs to the caller's WAL, not to the restore.
-				_ = app.Commit()
+				_ = app.Commit() // cannot fail without a WAL attached
 			}
 		})
 	}
@@ -291,7 +297,7 @@ func cmpInt64(a, b int64) int {
 // returns the number of files and samples loaded.
 func (j *hostJob) loadSnapshots(st *core.Store, app *core.Appender, from int64) (files, samples int) {
 	if err := j.selectFiles(from); err != nil {
-		j.problemf("%v", err)
+		j.problems = append(j.problems, fmt.Sprintf("%s/%s: %v", j.cluster, j.host, err))
 		return 0, 0
 	}
 	for _, name := range j.files {
@@ -307,7 +313,7 @@ func (j *hostJob) loadSnapshots(st *core.Store, app *core.Appender, from int64) 
 			loaded = l.loadBin(path, from)
 		}
 		l.flush()
-		if loaded {
+		if loaded && !j.bad {
 			files++
 		}
 		samples += l.samples

@@ -154,7 +154,7 @@ func (l *loader) replayWAL(path string, cutoff int64) bool {
 		}
 		l.problemf("offset %d: %s; skipped %d bytes to the next record", start, reason, skipped)
 	}
-	return true
+	return false // the host was refused
 }
 
 var errPayload = errors.New("payload")
