@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -126,7 +127,7 @@ func naturalCompare(a, b string) int {
 			// lexically: no overflow for long digit runs.
 			ta, tb := trimZeros(na), trimZeros(nb)
 			if len(ta) != len(tb) {
-				return cmpInt(len(ta), len(tb))
+				return cmp.Compare(len(ta), len(tb))
 			}
 			if ta != tb {
 				if ta < tb {
@@ -135,17 +136,17 @@ func naturalCompare(a, b string) int {
 				return 1
 			}
 			if len(na) != len(nb) {
-				return cmpInt(len(na), len(nb))
+				return cmp.Compare(len(na), len(nb))
 			}
 			a, b = ra, rb
 			continue
 		}
 		if ca != cb {
-			return cmpInt(int(ca), int(cb))
+			return cmp.Compare(int(ca), int(cb))
 		}
 		a, b = a[1:], b[1:]
 	}
-	return cmpInt(len(a), len(b))
+	return cmp.Compare(len(a), len(b))
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -163,14 +164,4 @@ func trimZeros(s string) string {
 		s = s[1:]
 	}
 	return s
-}
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -19,6 +19,7 @@ import (
 	"crypto/ed25519"
 	_ "embed"
 	"fmt"
+	"github.com/cc-metric-bridge/cc-metric-bridge/core"
 	"path/filepath"
 	"time"
 )
@@ -114,27 +115,15 @@ type Debug struct {
 	Gops bool
 }
 
-// Aggregation says how a parent level is computed from its children when it
-// has no data of its own. Its values equal core.Aggregation's.
-type Aggregation uint8
+// Aggregation is core's type, so that config values need no mapping.
+type Aggregation = core.Aggregation
 
-// Aggregations, in the order of core.Aggregation.
+// Aggregations: none (JSON null: more than one child is an error), sum, avg.
 const (
-	AggNone Aggregation = iota // JSON null: more than one child is an error
-	AggSum
-	AggAvg
+	AggNone = core.AggNone
+	AggSum  = core.AggSum
+	AggAvg  = core.AggAvg
 )
-
-// String returns the config spelling: "sum", "avg", or "null" for none.
-func (a Aggregation) String() string {
-	switch a {
-	case AggSum:
-		return "sum"
-	case AggAvg:
-		return "avg"
-	}
-	return "null"
-}
 
 // ParseAggregation maps a config aggregation string to its value. The empty
 // string is none, as in cc-metric-store; ok is false for anything else

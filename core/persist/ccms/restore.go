@@ -68,6 +68,7 @@
 package ccms
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -268,7 +269,7 @@ func (j *hostJob) selectFiles(from int64) error {
 	}
 	slices.SortFunc(all, func(a, b snapFile) int {
 		if a.ts != b.ts {
-			return cmpInt64(a.ts, b.ts)
+			return cmp.Compare(a.ts, b.ts)
 		}
 		return strings.Compare(a.name, b.name)
 	})
@@ -281,16 +282,6 @@ func (j *hostJob) selectFiles(from int64) error {
 		}
 	}
 	return nil
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // loadSnapshots loads the host's selected snapshot files in order and
