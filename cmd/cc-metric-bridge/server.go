@@ -45,7 +45,7 @@ type server struct {
 func newServer(cfg *config.Config, log *slog.Logger, dev bool) (*server, error) {
 	metrics := make([]core.MetricConfig, 0, len(cfg.Metrics))
 	for name, m := range cfg.Metrics {
-		metrics = append(metrics, core.MetricConfig{Name: name, Frequency: m.Frequency, Aggregation: core.Aggregation(m.Aggregation)})
+		metrics = append(metrics, core.MetricConfig{Name: name, Frequency: m.Frequency, Aggregation: m.Aggregation})
 	}
 	sort.Slice(metrics, func(i, j int) bool { return metrics[i].Name < metrics[j].Name })
 	st, err := core.New(core.Options{
