@@ -17,6 +17,7 @@ FUZZ_TARGETS := \
 	./native:FuzzWriteBody \
 	./native/numfmt:FuzzAppendFixed \
 	./auth:FuzzVerify \
+	./compat/influx:FuzzWriteBody \
 	./core/persist:FuzzReplay \
 	./core/persist:FuzzRestoreSnapshot
 

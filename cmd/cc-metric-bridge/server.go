@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cc-metric-bridge/cc-metric-bridge/auth"
+	"github.com/cc-metric-bridge/cc-metric-bridge/compat/influx"
 	"github.com/cc-metric-bridge/cc-metric-bridge/core"
 	"github.com/cc-metric-bridge/cc-metric-bridge/core/config"
 	"github.com/cc-metric-bridge/cc-metric-bridge/core/persist"
@@ -62,9 +63,12 @@ func newServer(cfg *config.Config, log *slog.Logger, dev bool) (*server, error) 
 		gin.SetMode(gin.ReleaseMode)
 	}
 	engine := native.NewEngine()
+	engine.Use(s.readyGate)
+	var verifier *auth.Verifier
 	var authMW gin.HandlerFunc
 	if cfg.Main.JWTPublicKey != nil {
-		authMW = auth.NewVerifier(cfg.Main.JWTPublicKey).Middleware()
+		verifier = auth.NewVerifier(cfg.Main.JWTPublicKey)
+		authMW = verifier.Middleware()
 	} else {
 		log.Warn("authentication is off: main.jwt-public-key is not set")
 	}
@@ -84,6 +88,13 @@ func newServer(cfg *config.Config, log *slog.Logger, dev bool) (*server, error) 
 		DefaultCluster:      cfg.Bridge.DefaultCluster,
 		Health:              s.health,
 		Ready:               s.ready.Load,
+	}).Register(engine)
+	influx.New(influx.Options{
+		Store:           st,
+		DefaultCluster:  cfg.Bridge.DefaultCluster,
+		MaxRequestBytes: cfg.Bridge.MaxRequestBytes,
+		Verifier:        verifier, // Influx clients send Basic, Token or u/p, not only Bearer
+		Metrics:         reg,
 	}).Register(engine)
 
 	s.http = &http.Server{
@@ -239,6 +250,24 @@ func (s *server) shutdown(ctx context.Context) error {
 		err = errors.Join(err, s.persist.Close())
 	}
 	return err
+}
+
+// openWhileRestoring are the routes that answer before the data is restored.
+var openWhileRestoring = map[string]bool{
+	"/api/healthcheck": true, "/api/healthcheck/": true, "/metrics": true,
+	"/ping": true, "/health": true, "/ready": true, "/influx/ping": true, "/influx/health": true, "/influx/ready": true,
+	"/-/healthy": true, "/-/ready": true,
+}
+
+// readyGate answers 503 on every data route of every protocol until the
+// restore has finished and the WAL is attached: a write accepted before
+// would not be logged.
+func (s *server) readyGate(c *gin.Context) {
+	if s.ready.Load() || openWhileRestoring[c.Request.URL.Path] {
+		return
+	}
+	c.Header("Retry-After", "5")
+	c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"status": "error", "error": "restoring data: not ready yet"})
 }
 
 // health is the answer of /api/healthcheck without a body.
