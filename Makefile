@@ -18,6 +18,9 @@ FUZZ_TARGETS := \
 	./native/numfmt:FuzzAppendFixed \
 	./auth:FuzzVerify \
 	./compat/influx:FuzzWriteBody \
+	./compat/promremote:FuzzDecodeV1 \
+	./compat/promremote:FuzzDecodeV2 \
+	./core/promlabels:FuzzRoundTrip \
 	./core/persist:FuzzReplay \
 	./core/persist:FuzzRestoreSnapshot
 

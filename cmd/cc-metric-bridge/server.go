@@ -22,6 +22,7 @@ import (
 
 	"github.com/cc-metric-bridge/cc-metric-bridge/auth"
 	"github.com/cc-metric-bridge/cc-metric-bridge/compat/influx"
+	"github.com/cc-metric-bridge/cc-metric-bridge/compat/promremote"
 	"github.com/cc-metric-bridge/cc-metric-bridge/core"
 	"github.com/cc-metric-bridge/cc-metric-bridge/core/config"
 	"github.com/cc-metric-bridge/cc-metric-bridge/core/persist"
@@ -88,6 +89,15 @@ func newServer(cfg *config.Config, log *slog.Logger, dev bool) (*server, error) 
 		DefaultCluster:      cfg.Bridge.DefaultCluster,
 		Health:              s.health,
 		Ready:               s.ready.Load,
+	}).Register(engine)
+	promremote.New(promremote.Options{
+		Store:           st,
+		DefaultCluster:  cfg.Bridge.DefaultCluster,
+		MaxRequestBytes: cfg.Bridge.MaxRequestBytes,
+		Auth:            authMW,
+		Registerer:      reg,
+		Ready:           s.ready.Load,
+		MaxAge:          cfg.MetricStore.RetentionInMemory,
 	}).Register(engine)
 	influx.New(influx.Options{
 		Store:           st,

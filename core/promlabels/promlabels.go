@@ -77,7 +77,7 @@ const labelSep = core.LabelSep
 
 // parsed holds the tree-relevant labels of one label set.
 type parsed struct {
-	name, cluster, hostname, host, instance string
+	name, cluster, hostname, host, instance          string
 	typ, typeID, typeIDLP, stype, stypeID, stypeIDLP string
 }
 
