@@ -146,6 +146,35 @@ func (a *Appender) Append(k *Key, t int64, v float64) error {
 	return nil
 }
 
+// LastSeries returns the series of the last successful Append, for callers
+// that cache series under their own keys (see AppendSeries).
+func (a *Appender) LastSeries() *Series { return a.cur }
+
+// AppendSeries stores one sample in a series returned by LastSeries
+// earlier, skipping name resolution. It reports false, storing nothing,
+// when the series was deleted meanwhile (freed by retention or
+// /api/free): the caller then uses Append, which recreates it.
+func (a *Appender) AppendSeries(s *Series, t int64, v float64) bool {
+	if s != a.cur {
+		a.unlock()
+		s.mu.Lock()
+		if s.deleted {
+			s.mu.Unlock()
+			return false
+		}
+		a.cur = s
+		if a.st.wal != nil {
+			a.logged = append(a.logged, s)
+		}
+	}
+	s.append(t, v)
+	a.n++
+	if a.st.wal != nil {
+		a.log = appendWALSample(a.log, s.id, t, v)
+	}
+	return true
+}
+
 // Count returns the number of samples appended since the last Commit.
 func (a *Appender) Count() int { return a.n }
 

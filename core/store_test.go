@@ -324,3 +324,26 @@ func TestConcurrentFreeAndWrite(t *testing.T) {
 		t.Fatalf("%d samples survived, want 2000", total)
 	}
 }
+
+func TestAppendSeries(t *testing.T) {
+	st := newTestStore(t, MetricConfig{Name: "m", Frequency: 1})
+	k := key("c", "h", "m")
+	app := st.Appender()
+	if err := app.Append(k, 1000, 1); err != nil {
+		t.Fatal(err)
+	}
+	s := app.LastSeries()
+	if !app.AppendSeries(s, 2000, 2) {
+		t.Fatal("live series refused")
+	}
+	app.Commit()
+	st.Free(nil, 1<<60) // deletes the series
+	app = st.Appender()
+	defer app.Commit()
+	if app.AppendSeries(s, 3000, 3) {
+		t.Fatal("deleted series accepted")
+	}
+	if err := app.Append(k, 3000, 3); err != nil || app.LastSeries() == s {
+		t.Fatalf("not recreated: %v", err)
+	}
+}
