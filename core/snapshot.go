@@ -60,8 +60,10 @@ func (st *Store) LoadSnapshot(b []byte) error {
 		return fmt.Errorf("%w: bad header", ErrCorruptSnapshot)
 	}
 	chunks := make([]sealed, 0, nChunks)
-	var ts []int64
-	var vs []float64
+	sc := getScratch()
+	defer putScratch(sc)
+	ts, vs := sc.ts, sc.vs
+	defer func() { sc.ts, sc.vs = ts[:0], vs[:0] }() // keep grown buffers pooled
 	last := int64(math.MinInt64)
 	for i := uint64(0); i < nChunks; i++ {
 		c := sealed{mint: r.varint(), maxt: r.varint(), data: r.bytes()}
