@@ -18,6 +18,7 @@ FUZZ_TARGETS := \
 	./native/numfmt:FuzzAppendFixed \
 	./auth:FuzzVerify \
 	./compat/influx:FuzzWriteBody \
+	./compat/promapi:FuzzQueryParams \
 	./compat/promremote:FuzzDecodeV1 \
 	./compat/promremote:FuzzDecodeV2 \
 	./core/promlabels:FuzzRoundTrip \

@@ -22,6 +22,7 @@ import (
 
 	"github.com/cc-metric-bridge/cc-metric-bridge/auth"
 	"github.com/cc-metric-bridge/cc-metric-bridge/compat/influx"
+	"github.com/cc-metric-bridge/cc-metric-bridge/compat/promapi"
 	"github.com/cc-metric-bridge/cc-metric-bridge/compat/promremote"
 	"github.com/cc-metric-bridge/cc-metric-bridge/core"
 	"github.com/cc-metric-bridge/cc-metric-bridge/core/config"
@@ -90,6 +91,16 @@ func newServer(cfg *config.Config, log *slog.Logger, dev bool) (*server, error) 
 		Health:              s.health,
 		Ready:               s.ready.Load,
 	}).Register(engine)
+	promAPI, err := promapi.New(promapi.Options{
+		Store:   st,
+		Auth:    authMW,
+		Version: version,
+		Ready:   s.ready.Load,
+	})
+	if err != nil {
+		return nil, err
+	}
+	promAPI.Register(engine)
 	promremote.New(promremote.Options{
 		Store:           st,
 		DefaultCluster:  cfg.Bridge.DefaultCluster,
