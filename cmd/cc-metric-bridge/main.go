@@ -85,7 +85,7 @@ func run(args []string) error {
 	// The listener answers at once (healthcheck: not ready) while the data
 	// is restored; data routes answer 503 until then.
 	go func() { errc <- srv.serve(ln) }()
-	err = srv.restore()
+	err = srv.start()
 	if err == nil {
 		select {
 		case err = <-errc:
@@ -130,6 +130,12 @@ func unusedSettings(cfg *config.Config, gops bool) []string {
 	}
 	if cfg.Main.BackendURL != "" {
 		out = append(out, "main.backend-url is accepted but not used (no node provider)")
+	}
+	if cfg.MetricStore.Checkpoints.FileFormat == config.FileFormatJSON {
+		out = append(out, "metric-store.checkpoints.file-format \"json\" is accepted but snapshots use the bridge's own lossless format (cc-metric-store JSON and binary files are still imported)")
+	}
+	if cfg.Main.Debug.DumpToFile != "" || cfg.MetricStore.Debug.DumpToFile != "" {
+		out = append(out, "debug.dump-to-file is accepted but not used (cc-metric-store ignores it too)")
 	}
 	if gops || cfg.Main.Debug.Gops || cfg.MetricStore.Debug.Gops {
 		out = append(out, "gops is accepted but no gops agent is started")

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -65,7 +66,6 @@ func newServer(cfg *config.Config, log *slog.Logger, dev bool) (*server, error) 
 		gin.SetMode(gin.ReleaseMode)
 	}
 	engine := native.NewEngine()
-	engine.Use(s.readyGate)
 	var verifier *auth.Verifier
 	var authMW gin.HandlerFunc
 	if cfg.Main.JWTPublicKey != nil {
@@ -110,13 +110,15 @@ func newServer(cfg *config.Config, log *slog.Logger, dev bool) (*server, error) 
 		Ready:           s.ready.Load,
 		MaxAge:          cfg.MetricStore.RetentionInMemory,
 	}).Register(engine)
+	// The other adapters answer 503 in their own shapes while restoring;
+	// Influx's routes get the gate here.
 	influx.New(influx.Options{
 		Store:           st,
 		DefaultCluster:  cfg.Bridge.DefaultCluster,
 		MaxRequestBytes: cfg.Bridge.MaxRequestBytes,
 		Verifier:        verifier, // Influx clients send Basic, Token or u/p, not only Bearer
 		Metrics:         reg,
-	}).Register(engine)
+	}).Register(engine.Group("", s.readyGate))
 
 	s.http = &http.Server{
 		Handler:           engine,
@@ -171,9 +173,20 @@ func (s *server) restore() error {
 		if err := m.Snapshot(); err != nil {
 			return err
 		}
+		if err := os.MkdirAll(s.cfg.Bridge.DataDir, 0o755); err != nil {
+			return err
+		}
 		if err := os.WriteFile(s.importMarker(), []byte(time.Now().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 			return fmt.Errorf("cannot record the cc-metric-store import: %w", err)
 		}
+	}
+	return nil
+}
+
+// start restores the data, starts NATS ingest and opens the data routes.
+func (s *server) start() error {
+	if err := s.restore(); err != nil {
+		return err
 	}
 	if err := s.startNATS(); err != nil {
 		return err
@@ -185,7 +198,9 @@ func (s *server) restore() error {
 // importMarker records that the cc-metric-store files in the checkpoint
 // directory were imported; its presence skips the import.
 func (s *server) importMarker() string {
-	return filepath.Join(s.cfg.MetricStore.Checkpoints.Directory, ".imported-from-cc-metric-store")
+	// In our data directory, not the checkpoint directory: cc-metric-store
+	// refuses to start with a file there, and the operator may roll back.
+	return filepath.Join(s.cfg.Bridge.DataDir, "imported-from-cc-metric-store")
 }
 
 // importCCMS loads a checkpoint directory written by cc-metric-store 1.5
@@ -273,22 +288,15 @@ func (s *server) shutdown(ctx context.Context) error {
 	return err
 }
 
-// openWhileRestoring are the routes that answer before the data is restored.
-var openWhileRestoring = map[string]bool{
-	"/api/healthcheck": true, "/api/healthcheck/": true, "/metrics": true,
-	"/ping": true, "/health": true, "/ready": true, "/influx/ping": true, "/influx/health": true, "/influx/ready": true,
-	"/-/healthy": true, "/-/ready": true,
-}
-
-// readyGate answers 503 on every data route of every protocol until the
-// restore has finished and the WAL is attached: a write accepted before
-// would not be logged.
+// readyGate answers the Influx routes with 503 until the restore has
+// finished and the WAL is attached: a write accepted before would not be
+// logged. /ping stays open, as monitors use it.
 func (s *server) readyGate(c *gin.Context) {
-	if s.ready.Load() || openWhileRestoring[c.Request.URL.Path] {
+	if s.ready.Load() || strings.HasSuffix(c.Request.URL.Path, "/ping") {
 		return
 	}
 	c.Header("Retry-After", "5")
-	c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"status": "error", "error": "restoring data: not ready yet"})
+	c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"error": "restoring data: not ready yet"})
 }
 
 // health is the answer of /api/healthcheck without a body.

@@ -153,9 +153,17 @@ func Path(dir, cluster string, cutoff time.Time) string {
 // are still written. Writes that go on meanwhile are safe; samples older
 // than cutoff that arrive during the run may or may not be included.
 func ArchiveStore(dir string, st *core.Store, cutoff time.Time) (rows int, err error) {
+	return ArchiveRange(dir, st, time.Time{}, cutoff)
+}
+
+// ArchiveRange is ArchiveStore for the samples from from (inclusive; the
+// zero time means from the beginning) to cutoff: successive rounds pass the
+// previous cutoff, so that samples kept in memory past a round (they share a
+// chunk with newer ones) are not archived twice.
+func ArchiveRange(dir string, st *core.Store, from, cutoff time.Time) (rows int, err error) {
 	var errs []error
 	for _, c := range st.Root().Children() {
-		_, n, err := ArchiveCluster(dir, c, cutoff)
+		_, n, err := archiveCluster(dir, c, from, cutoff)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -170,6 +178,10 @@ func ArchiveStore(dir string, st *core.Store, cutoff time.Time) (rows int, err e
 // returns the path written ("" when the cluster has no rows, and then no file
 // or directory is created) and the number of rows. Errors are *ClusterError.
 func ArchiveCluster(dir string, cluster *core.Level, cutoff time.Time) (path string, rows int, err error) {
+	return archiveCluster(dir, cluster, time.Time{}, cutoff)
+}
+
+func archiveCluster(dir string, cluster *core.Level, from, cutoff time.Time) (path string, rows int, err error) {
 	name := cluster.Name()
 	fail := func(err error) (string, int, error) {
 		return "", 0, &ClusterError{Cluster: name, Err: err}
@@ -179,7 +191,10 @@ func ArchiveCluster(dir string, cluster *core.Level, cutoff time.Time) (path str
 		return fail(fmt.Errorf("cluster name %q cannot name an archive directory", name))
 	}
 	path = Path(dir, name, cutoff)
-	a := archiver{cluster: name, path: path, maxt: ceilMilli(cutoff)}
+	a := archiver{cluster: name, path: path, mint: math.MinInt64, maxt: ceilMilli(cutoff)}
+	if !from.IsZero() {
+		a.mint = ceilMilli(from)
+	}
 	defer a.abort()
 	for _, h := range cluster.Children() {
 		if err := a.host(h); err != nil {
@@ -213,7 +228,7 @@ const batchRows = 4096
 
 type archiver struct {
 	cluster, path string
-	maxt          int64 // exclusive, ms
+	mint, maxt    int64 // [mint, maxt) in ms
 	w             *Writer
 	batch         []Row
 	ts            []int64
@@ -263,7 +278,7 @@ func (a *archiver) level(l *core.Level, scope, id string) error {
 }
 
 func (a *archiver) series(s *core.Series, scope, id string) error {
-	a.ts, a.vs = s.AppendRange(a.ts[:0], a.vs[:0], math.MinInt64, a.maxt)
+	a.ts, a.vs = s.AppendRange(a.ts[:0], a.vs[:0], a.mint, a.maxt)
 	m := s.Metric()
 	labels := labelsJSON(s.Labels())
 	for i, t := range a.ts {

@@ -173,8 +173,10 @@ type Checkpoints struct {
 	FileFormat string
 	// Directory is the checkpoint root (default DefaultCheckpointDir).
 	Directory string
-	// MaxWALSize is the size in bytes above which a host's WAL is deleted;
-	// 0 means unlimited.
+	// MaxWALSize (bytes) starts a snapshot early when the current WAL
+	// segment grows past it, bounding disk use and replay time; 0 means
+	// persist.DefaultMaxWALBytes (512 MiB). (cc-metric-store deletes an
+	// oversized WAL instead, losing its data.)
 	MaxWALSize int64
 }
 

@@ -2,10 +2,10 @@ package persist
 
 import (
 	"fmt"
-	"runtime"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 

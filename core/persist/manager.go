@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,11 +63,14 @@ type Manager struct {
 	st  *core.Store
 	wal *WAL
 
-	snapMu    sync.Mutex // one snapshot at a time
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
-	closeErr  error
+	snapMu sync.Mutex // one snapshot at a time
+	// archivedTo is the cutoff of the last complete archive round: the
+	// next round starts there, so nothing is archived twice.
+	archivedTo time.Time
+	stop       chan struct{}
+	done       chan struct{}
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // Open restores st from the snapshots and the WAL and attaches a new WAL
@@ -106,17 +112,35 @@ func Open(st *core.Store, opt Options) (*Manager, error) {
 	}
 	opt.Log.Info("restore done", "snapshot_files", rs.Files, "series", rs.Series, "snapshot_MB", rs.Bytes>>20,
 		"wal_segments", ws.Segments, "wal_samples", ws.Samples, "took", time.Since(start).Round(time.Millisecond))
-	if opt.Retention > 0 {
-		st.Free(nil, time.Now().Add(-opt.Retention).UnixMilli())
-	}
 	w, err := OpenWAL(opt.WALDir, opt.Fsync)
 	if err != nil {
 		return nil, err
 	}
+	m := &Manager{opt: opt, st: st, wal: w, stop: make(chan struct{}), done: make(chan struct{}),
+		archivedTo: lastArchive(opt.ArchiveDir)}
+	// Retention (and the archive, if configured) before the first write.
+	m.Cleanup(time.Now())
 	st.SetWAL(w)
-	m := &Manager{opt: opt, st: st, wal: w, stop: make(chan struct{}), done: make(chan struct{})}
 	go m.loop()
 	return m, nil
+}
+
+// lastArchive returns the newest cutoff among <dir>/<cluster>/<unix s>.parquet.
+func lastArchive(dir string) time.Time {
+	if dir == "" {
+		return time.Time{}
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "*", "*.parquet"))
+	var newest int64
+	for _, p := range paths {
+		if ts, err := strconv.ParseInt(strings.TrimSuffix(filepath.Base(p), ".parquet"), 10, 64); err == nil {
+			newest = max(newest, ts)
+		}
+	}
+	if newest == 0 {
+		return time.Time{}
+	}
+	return time.Unix(newest, 0)
 }
 
 // loop runs snapshots, retention and the memory cap in the background.
@@ -157,18 +181,26 @@ func (m *Manager) Cleanup(now time.Time) int {
 	cutoff := now.Add(-m.opt.Retention)
 	failed := map[string]bool{}
 	rows := 0
-	if m.opt.ArchiveDir != "" {
+	if m.opt.ArchiveDir != "" && cutoff.After(m.archivedTo) {
 		var err error
-		rows, err = archive.ArchiveStore(m.opt.ArchiveDir, m.st, cutoff)
+		rows, err = archive.ArchiveRange(m.opt.ArchiveDir, m.st, m.archivedTo, cutoff)
 		var ce *archive.ClusterError
 		for _, e := range unjoin(err) {
-			if errors.As(e, &ce) {
+			switch {
+			case errors.As(e, &ce) && ce.Cluster == "":
+				// Lines without a cluster cannot name an archive directory;
+				// they are released unarchived rather than kept forever.
+				m.opt.Log.Warn("data of the unnamed cluster released without archive", "err", e)
+			case errors.As(e, &ce):
 				failed[ce.Cluster] = true
+				m.opt.Log.Error("archive failed: the data stays in memory until the next round", "err", e)
+			default:
+				m.opt.Log.Error("archive failed: nothing released this round", "err", e)
+				return rows
 			}
-			m.opt.Log.Error("archive failed: the data stays in memory until the next round", "err", e)
 		}
-		if err != nil && len(failed) == 0 {
-			return rows // not attributable to a cluster: free nothing
+		if len(failed) == 0 && rows > 0 {
+			m.archivedTo = cutoff
 		}
 	}
 	for _, c := range m.st.Root().Children() {

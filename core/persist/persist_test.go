@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cc-metric-bridge/cc-metric-bridge/core"
+	"github.com/cc-metric-bridge/cc-metric-bridge/core/archive"
 )
 
 func newStore(t testing.TB) *core.Store {
@@ -340,6 +341,24 @@ func TestCleanupArchives(t *testing.T) {
 	for _, s := range left {
 		if len(s) >= 1200 || len(s) < 60 {
 			t.Fatalf("%d samples left after cleanup", len(s))
+		}
+	}
+	// The next round archives only what came of age since: no sample twice.
+	if again := m.Cleanup(now.Add(30 * time.Minute)); again > 30 {
+		t.Fatalf("second round archived %d rows, want at most 30", again)
+	}
+	files, _ = filepath.Glob(filepath.Join(dir, "archive", "c", "*.parquet"))
+	seen := map[int64]bool{}
+	for _, f := range files {
+		rows, err := archive.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if seen[r.TimestampMS] {
+				t.Fatalf("sample at %d archived twice", r.TimestampMS)
+			}
+			seen[r.TimestampMS] = true
 		}
 	}
 }
