@@ -61,7 +61,7 @@ func (d *Decoder) syntax(err error) error {
 	}
 	kind, msg := translate(de.Err.Error())
 	return &LineError{
-		Line: int(de.Line),
+		Line: int(de.Line) + d.lineBase,
 		Err:  &reasonError{kind, msg + " (column " + strconv.Itoa(de.Column) + ")"},
 	}
 }

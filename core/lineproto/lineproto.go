@@ -158,6 +158,21 @@ type Decoder struct {
 	metric []byte
 	lbuf   []byte
 	key    core.Key
+
+	// lineBase is the number of lines of body before the part given to lp
+	// (the fast path may have decoded them, see fast.go).
+	lineBase int
+	// noFast makes Decode use lp/v2 for every line and no series cache
+	// (tests compare both paths).
+	noFast bool
+	// Series cache of the fast path (see fast.go).
+	cache        map[string]*core.Series
+	cacheMode    Mode
+	cacheCluster []byte
+	cacheRoot    *core.Level // root level of the store the series belong to
+	cacheChecked bool        // cacheRoot confirmed for the current Decode call
+	ckey         []byte
+	fser         []*core.Series
 }
 
 // NewDecoder returns a Decoder with its buffers allocated.
@@ -247,9 +262,22 @@ func (d *Decoder) Decode(body []byte, opt Options, app Appender) (st Stats, err 
 	if opt.Mode == Native {
 		filter, _ = app.(MetricFilter)
 	}
-	for d.lp.Next() {
-		if err := d.entry(&opt, app, filter, &st); err != nil {
+	off := 0
+	if !d.noFast && bytes.IndexByte(body, '\\') < 0 && bytes.IndexByte(body, '"') < 0 {
+		var err error
+		if off, err = d.fast(body, &opt, app, filter, &st); err != nil {
 			return st, err
+		}
+	}
+	if off < len(body) {
+		// lp/v2 decodes the rest of the body, from the first line the fast
+		// path did not take.
+		d.lp = *lineprotocol.NewDecoderWithBytes(body[off:])
+		d.lineBase = bytes.Count(body[:off], []byte{'\n'})
+		for d.lp.Next() {
+			if err := d.entry(&opt, app, filter, &st); err != nil {
+				return st, err
+			}
 		}
 	}
 	if long != nil {
@@ -258,15 +286,69 @@ func (d *Decoder) Decode(body []byte, opt Options, app Appender) (st Stats, err 
 	return st, nil
 }
 
-// entry decodes one line-protocol entry and appends its samples.
-func (d *Decoder) entry(opt *Options, app Appender, filter MetricFilter, st *Stats) error {
-	d.prevAnchor, d.entryAnchor = d.lastAnchor, -1
+// newLine clears the per-line state.
+func (d *Decoder) newLine() {
 	d.arena = d.arena[:0]
 	d.labels = d.labels[:0]
 	d.fields = d.fields[:0]
 	d.cluster, d.host, d.hostTag = span{}, span{}, span{}
 	d.typ, d.typeID, d.stype, d.stypeID = span{}, span{}, span{}, span{}
 	d.haveVal = false
+}
+
+// tag records the tag k=v of the current line; hostname collects the
+// hostname tag for setHost.
+func (d *Decoder) tag(k, v []byte, hostname *span) {
+	switch string(k) {
+	case "cluster":
+		d.cluster = d.copy(v)
+	case "hostname":
+		*hostname = d.copy(v)
+	case "host":
+		d.hostTag = d.copy(v)
+	case "type":
+		d.typ = d.copy(v)
+	case "type-id", "type_id":
+		d.typeID = d.copy(v)
+	case "stype":
+		d.stype = d.copy(v)
+	case "stype-id", "stype_id":
+		d.stypeID = d.copy(v)
+	default:
+		d.labels = append(d.labels, item{k: d.copy(k), v: d.copy(v)})
+	}
+}
+
+// setHost picks the host once all tags of the line have been seen.
+func (d *Decoder) setHost(hostname span) {
+	switch {
+	case hostname.ok() && d.hostTag.ok():
+		// hostname names the host; host stays a label so that no tag is
+		// silently dropped.
+		d.host = hostname
+		d.labels = append(d.labels, item{k: d.copyString("host"), v: d.hostTag})
+	case hostname.ok():
+		d.host = hostname
+	default:
+		d.host = d.hostTag
+	}
+}
+
+// influxMetric sets d.key.Metric to the metric of field fk of measurement
+// meas in Influx mode.
+func (d *Decoder) influxMetric(meas, fk []byte) {
+	d.metric = append(d.metric[:0], meas...)
+	if string(fk) != "value" {
+		d.metric = append(d.metric, '_')
+		d.metric = append(d.metric, fk...)
+	}
+	d.key.Metric = d.metric[:len(d.metric):len(d.metric)]
+}
+
+// entry decodes one line-protocol entry and appends its samples.
+func (d *Decoder) entry(opt *Options, app Appender, filter MetricFilter, st *Stats) error {
+	d.prevAnchor, d.entryAnchor = d.lastAnchor, -1
+	d.newLine()
 	native := opt.Mode == Native
 
 	m, err := d.lp.Measurement()
@@ -292,36 +374,9 @@ func (d *Decoder) entry(opt *Options, app Appender, filter MetricFilter, st *Sta
 		}
 		d.anchor(k)
 		d.anchor(v)
-		switch string(k) {
-		case "cluster":
-			d.cluster = d.copy(v)
-		case "hostname":
-			hostname = d.copy(v)
-		case "host":
-			d.hostTag = d.copy(v)
-		case "type":
-			d.typ = d.copy(v)
-		case "type-id", "type_id":
-			d.typeID = d.copy(v)
-		case "stype":
-			d.stype = d.copy(v)
-		case "stype-id", "stype_id":
-			d.stypeID = d.copy(v)
-		default:
-			d.labels = append(d.labels, item{k: d.copy(k), v: d.copy(v)})
-		}
+		d.tag(k, v, &hostname)
 	}
-	switch {
-	case hostname.ok() && d.hostTag.ok():
-		// hostname names the host; host stays a label so that no tag is
-		// silently dropped.
-		d.host = hostname
-		d.labels = append(d.labels, item{k: d.copyString("host"), v: d.hostTag})
-	case hostname.ok():
-		d.host = hostname
-	default:
-		d.host = d.hostTag
-	}
+	d.setHost(hostname)
 
 	for {
 		k, kind, raw, err := d.lp.NextFieldBytes()
@@ -401,13 +456,7 @@ func (d *Decoder) entry(opt *Options, app Appender, filter MetricFilter, st *Sta
 			st.Skipped++
 			continue
 		}
-		fk := d.bytes(f.k)
-		d.metric = append(d.metric[:0], meas...)
-		if string(fk) != "value" {
-			d.metric = append(d.metric, '_')
-			d.metric = append(d.metric, fk...)
-		}
-		d.key.Metric = d.metric[:len(d.metric):len(d.metric)]
+		d.influxMetric(meas, d.bytes(f.k))
 		if err := d.append(app, t, f.val, st); err != nil {
 			return err
 		}
@@ -570,7 +619,8 @@ func invalidValue(key []byte, kind lineprotocol.ValueKind, raw []byte, err error
 
 // start prepares d for body.
 func (d *Decoder) start(body []byte) {
-	d.lp = *lineprotocol.NewDecoderWithBytes(body)
+	d.lineBase = 0
+	d.cacheChecked = false
 	d.body = body
 	d.bodyLast = nil
 	if c := cap(body); c > 0 {
@@ -600,6 +650,13 @@ func (d *Decoder) finish() {
 	}
 	if cap(d.fields) > maxKeepItems {
 		d.fields = nil
+	}
+	clear(d.fser[:cap(d.fser)])
+	if cap(d.fser) > maxKeepItems {
+		d.fser = nil
+	}
+	if cap(d.ckey) > maxKeepBytes {
+		d.ckey = nil
 	}
 }
 
