@@ -13,6 +13,7 @@ FUZZ_TARGETS := \
 	./core/chunk:FuzzRoundTrip \
 	./core/chunk:FuzzDecode \
 	./core/lineproto:FuzzDecode \
+	./core/lineproto:FuzzFastPath \
 	./native:FuzzQueryRequest \
 	./native:FuzzWriteBody \
 	./native/numfmt:FuzzAppendFixed \

@@ -6,12 +6,18 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/cc-metric-bridge/cc-metric-bridge/core/lineproto"
 )
+
+// decoders is this package's own pool: a Decoder caches series per mode and
+// default cluster, so sharing one pool with Native-mode users would keep
+// emptying those caches.
+var decoders = sync.Pool{New: func() any { return lineproto.NewDecoder() }}
 
 // writeV1 serves POST /write with InfluxDB 1.x semantics: every good line
 // is stored; bad lines make the answer 400 "partial write: ...".
@@ -103,8 +109,8 @@ func (a *API) writeV2(c *gin.Context) {
 // rejected batch that is half stored) and stores nothing if a line is bad.
 // werr is the store's commit (WAL) error; err an unexpected decoder error.
 func (a *API) store(body []byte, opt lineproto.Options, ver apiVersion, res *ingestResult) (werr, err error) {
-	dec := lineproto.GetDecoder()
-	defer lineproto.PutDecoder(dec)
+	dec := decoders.Get().(*lineproto.Decoder)
+	defer decoders.Put(dec)
 	if ver == v2 {
 		if err := ingest(dec, body, opt, a.opt.MaxLineBytes, discard{}, res); err != nil {
 			return nil, err
