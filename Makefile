@@ -5,7 +5,7 @@ GO       ?= go
 BIN      := bin/cc-metric-bridge
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown) -X main.date=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
-FUZZTIME ?= 4s
+FUZZTIME ?= 3s
 ARGS     ?= -loglevel info
 
 # package:FuzzTarget pairs run by `make test` (short) and `make fuzz` (long).
