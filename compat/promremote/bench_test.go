@@ -106,6 +106,9 @@ func benchWrite(b *testing.B, shape string, loopback bool) {
 		b.Fatal(err)
 	}
 	a := New(Options{Store: st, DefaultCluster: "bench"})
+	// Timestamps advance 15 s per request from a day ago; a fast run passes
+	// the present, so move "now" out of the way of the future-sample check.
+	a.now = func() time.Time { return time.Now().Add(1000 * 24 * time.Hour) }
 	r := gin.New()
 	a.Register(r)
 	var url string

@@ -1,6 +1,7 @@
 package promremote
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -109,6 +110,21 @@ type decoder struct {
 	// minT and maxT bound accepted timestamps (ms).
 	minT, maxT int64
 	st         stats
+	// cache maps the raw label bytes of a 1.0 series to its stored series,
+	// so that a known series skips label decoding, validation and mapping.
+	// A decoder serves one API, hence one store and default cluster.
+	cache map[string]*core.Series
+	ckey  []byte
+}
+
+// seriesCacheMax bounds the cache of each pooled decoder (about 200 bytes
+// an entry); a full cache is dropped and refilled.
+const seriesCacheMax = 100_000
+
+// seriesAppender is implemented by core.Appender: appends to a known series.
+type seriesAppender interface {
+	LastSeries() *core.Series
+	AppendSeries(s *core.Series, t int64, v float64) bool
 }
 
 func newDecoder() *decoder {
@@ -283,6 +299,85 @@ func (c *labelCheck) add(name, value string) {
 
 // seriesV1 stores one prometheus.TimeSeries.
 func (d *decoder) seriesV1(b []byte) error {
+	sa, _ := d.app.(seriesAppender)
+	keyed := false
+	if sa != nil {
+		var done bool
+		if done, keyed = d.cachedV1(b, sa); done {
+			return nil
+		}
+	}
+	stored := d.st.samples
+	if err := d.slowV1(b); err != nil {
+		return err
+	}
+	if keyed && d.st.samples > stored {
+		if len(d.cache) >= seriesCacheMax || d.cache == nil {
+			d.cache = make(map[string]*core.Series)
+		}
+		d.cache[string(d.ckey)] = sa.LastSeries()
+	}
+	return nil
+}
+
+// cachedV1 appends the samples of a series whose raw labels are cached. It
+// reports done when it stored the series, and keyed when d.ckey holds the
+// series' raw label key (for the slow path to cache its result). Anything
+// unusual (a malformed field, histograms, samples out of the accepted time
+// range, an unknown or deleted series) is left to the slow path, which
+// decodes and reports it in full.
+func (d *decoder) cachedV1(b []byte, sa seriesAppender) (done, keyed bool) {
+	var f field
+	d.ckey = d.ckey[:0]
+	nSamples, nExemplars := 0, 0
+	for rest := b; len(rest) > 0; {
+		var err error
+		if rest, err = next(rest, &f); err != nil {
+			return false, false
+		}
+		if (f.num == fTSLabels || f.num == fTSSamples) && wantBytes(&f, "") != nil {
+			return false, false
+		}
+		switch f.num {
+		case fTSLabels:
+			d.ckey = binary.AppendUvarint(d.ckey, uint64(len(f.b)))
+			d.ckey = append(d.ckey, f.b...)
+		case fTSSamples:
+			t, _, err := sample(f.b)
+			if err != nil || t > d.maxT || t < d.minT {
+				return false, true
+			}
+			nSamples++
+		case fTSExemplars:
+			nExemplars++
+		case fTSHistograms:
+			return false, true
+		}
+	}
+	s := d.cache[string(d.ckey)]
+	if s == nil || nSamples == 0 {
+		return false, true
+	}
+	for rest := b; len(rest) > 0; {
+		rest, _ = next(rest, &f)
+		if f.num != fTSSamples {
+			continue
+		}
+		t, v, _ := sample(f.b)
+		if !sa.AppendSeries(s, t, v) {
+			// Deleted meanwhile (retention, /api/free): the first append
+			// to it failed, nothing was stored; the slow path recreates it.
+			delete(d.cache, string(d.ckey))
+			return false, true
+		}
+		d.st.samples++
+	}
+	d.st.ignoredExemplars += nExemplars
+	return true, true
+}
+
+// slowV1 decodes a 1.0 series in full: labels, validation, tree placement.
+func (d *decoder) slowV1(b []byte) error {
 	var f field
 	var lc labelCheck
 	var nSamples, nExemplars, nHistograms int
