@@ -118,30 +118,14 @@ func (a *Appender) Append(k *Key, t int64, v float64) error {
 	sh.mu.RLock()
 	s := sh.m[string(a.key)]
 	sh.mu.RUnlock()
-	if s != a.cur || s == nil {
+	for s == nil || !a.AppendSeries(s, t, v) {
+		// Unknown, or deleted since it was cached: resolve (or recreate)
+		// it through the tree, holding no series lock (lock order).
 		a.unlock()
-		if s != nil {
-			s.mu.Lock()
+		var err error
+		if s, err = a.st.resolve(k, a.key); err != nil {
+			return err
 		}
-		for s == nil || s.deleted {
-			if s != nil {
-				s.mu.Unlock()
-			}
-			var err error
-			if s, err = a.st.resolve(k, a.key); err != nil {
-				return err
-			}
-			s.mu.Lock()
-		}
-		a.cur = s
-		if a.st.wal != nil {
-			a.logged = append(a.logged, s)
-		}
-	}
-	s.append(t, v)
-	a.n++
-	if a.st.wal != nil {
-		a.log = appendWALSample(a.log, s.id, t, v)
 	}
 	return nil
 }
