@@ -340,30 +340,7 @@ loop:
 // it answered 204 for: none ignored (e.g. for a timestamp out of the
 // retention) and as many parsed as were sent.
 func checkVictoriaMetricsRows(b *testing.B, addr string, sent int) {
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	metrics, err := io.ReadAll(resp.Body)
-	if err != nil {
-		b.Fatal(err)
-	}
-	inserted, ignored := -1.0, 0.0
-	for line := range strings.Lines(string(metrics)) {
-		name, val, _ := strings.Cut(strings.TrimSpace(line), " ")
-		v, err := strconv.ParseFloat(val, 64)
-		switch {
-		case err != nil:
-		case name == `vm_rows_inserted_total{type="influx"}`:
-			inserted = v
-		case strings.HasPrefix(name, "vm_rows_ignored_total"):
-			ignored += v
-		}
-	}
-	if inserted != float64(sent) || ignored != 0 {
-		b.Fatalf("VictoriaMetrics: %v rows inserted of %d sent, %v ignored", inserted, sent, ignored)
-	}
+	checkVictoriaMetricsRowsOf(b, addr, "influx", sent)
 }
 
 // ingestCPU returns the CPU time (user + system) used so far by this
