@@ -28,50 +28,29 @@ func timeRange(c *gin.Context) (mint, maxt int64, aerr *apiError) {
 }
 
 func (a *API) labelNames(c *gin.Context) {
-	r := c.Request
-	limit, err := parseLimit(r.FormValue("limit"))
-	if err != nil {
-		a.respondError(c, invalidParam(err, "limit"))
-		return
-	}
-	mint, maxt, aerr := timeRange(c)
-	if aerr != nil {
-		a.respondError(c, aerr)
-		return
-	}
-	sets, err := a.parseMatchers(r.Form["match[]"])
-	if err != nil {
-		a.respondError(c, badData(err))
-		return
-	}
-	q, _ := a.q.Querier(mint, maxt)
-	defer q.Close()
-	hints := &storage.LabelHints{Limit: hintLimit(limit)}
-	var names []string
-	if len(sets) == 0 {
-		sets = [][]*labels.Matcher{nil}
-	}
-	for _, ms := range sets {
-		got, _, err := q.LabelNames(r.Context(), hints, ms...)
-		if err != nil {
-			a.respondError(c, execError(err))
-			return
-		}
-		names = append(names, got...)
-	}
-	if len(sets) > 1 {
-		names = sortedUnique(names)
-	}
-	a.respondList(c, names, limit)
+	a.labelList(c, func(q storage.Querier, h *storage.LabelHints, ms ...*labels.Matcher) ([]string, error) {
+		names, _, err := q.LabelNames(c.Request.Context(), h, ms...)
+		return names, err
+	})
 }
 
 func (a *API) labelValues(c *gin.Context) {
-	r := c.Request
 	name, err := labelNameParam(c.Param("name"))
 	if err != nil {
 		a.respondError(c, badData(err))
 		return
 	}
+	a.labelList(c, func(q storage.Querier, h *storage.LabelHints, ms ...*labels.Matcher) ([]string, error) {
+		vals, _, err := q.LabelValues(c.Request.Context(), name, h, ms...)
+		return vals, err
+	})
+}
+
+// labelList answers a label name or value list: get runs once per match[]
+// set (or once without matchers) over the request's time range, and the
+// union is sorted and truncated to limit.
+func (a *API) labelList(c *gin.Context, get func(storage.Querier, *storage.LabelHints, ...*labels.Matcher) ([]string, error)) {
+	r := c.Request
 	limit, err := parseLimit(r.FormValue("limit"))
 	if err != nil {
 		a.respondError(c, invalidParam(err, "limit"))
@@ -90,22 +69,22 @@ func (a *API) labelValues(c *gin.Context) {
 	q, _ := a.q.Querier(mint, maxt)
 	defer q.Close()
 	hints := &storage.LabelHints{Limit: hintLimit(limit)}
-	var vals []string
 	if len(sets) == 0 {
 		sets = [][]*labels.Matcher{nil}
 	}
+	var list []string
 	for _, ms := range sets {
-		got, _, err := q.LabelValues(r.Context(), name, hints, ms...)
+		got, err := get(q, hints, ms...)
 		if err != nil {
 			a.respondError(c, execError(err))
 			return
 		}
-		vals = append(vals, got...)
+		list = append(list, got...)
 	}
 	if len(sets) > 1 {
-		vals = sortedUnique(vals)
+		list = sortedUnique(list)
 	}
-	a.respondList(c, vals, limit)
+	a.respondList(c, list, limit)
 }
 
 // respondList answers a sorted list, truncated to limit with a warning.
