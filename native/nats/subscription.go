@@ -30,6 +30,9 @@ type subscription struct {
 	// cluster is cfg.ClusterTag as the decoder wants it, made once.
 	cluster []byte
 	errLog  rateLog
+	// decoders is per subscription: a Decoder caches series per default
+	// cluster, which differs between subscriptions.
+	decoders sync.Pool
 
 	messages, samples, skipped, rejected prometheus.Counter
 	storeErrors, redelivered, ackErrors  prometheus.Counter
@@ -93,7 +96,12 @@ func (s *subscription) handle(msg *natsgo.Msg) {
 func (s *subscription) ingest(data []byte, now int64) (decodeErr, storeErr error) {
 	s.messages.Inc()
 	app := s.in.opt.Store.Appender()
-	st, decodeErr := lineproto.Decode(data, lineproto.Options{
+	dec, _ := s.decoders.Get().(*lineproto.Decoder)
+	if dec == nil {
+		dec = lineproto.NewDecoder()
+	}
+	defer s.decoders.Put(dec)
+	st, decodeErr := dec.Decode(data, lineproto.Options{
 		Mode:           lineproto.Native,
 		DefaultCluster: s.cluster,
 		Now:            now,
