@@ -103,18 +103,6 @@ func (l *Level) seriesFor(dst []*Series, m *Metric) []*Series {
 	return dst
 }
 
-// hasSeriesFor reports whether the level has its own series of metric m.
-func (l *Level) hasSeriesFor(m *Metric) bool {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	for _, s := range l.series {
-		if s.metric == m {
-			return true
-		}
-	}
-	return false
-}
-
 // naturalCompare orders names with embedded numbers by value, so that
 // hwthread2 sorts before hwthread10.
 func naturalCompare(a, b string) int {

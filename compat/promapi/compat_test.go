@@ -42,7 +42,7 @@ func compatSeries() map[string][]core.Sample {
 						v = 0 // counter reset
 					}
 				case "special":
-					v = []float64{math.NaN(), math.Inf(1), math.Inf(-1), 1e-7, 0.5, 100, -0.0, 1.5e21}[(i+h)%8]
+					v = []float64{math.NaN(), math.Inf(1), math.Inf(-1), 1e-7, 0.5, 100, math.Copysign(0, -1), 1.5e21}[(i+h)%8]
 				}
 				if m == "mem_used" && h == 3 && i > 200 {
 					continue // a series that ends early

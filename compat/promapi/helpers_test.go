@@ -4,7 +4,6 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -248,5 +247,3 @@ func form(kv ...string) string {
 	}
 	return v.Encode()
 }
-
-func ms(sec float64) int64 { return int64(math.Round(sec * 1000)) }

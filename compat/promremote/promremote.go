@@ -158,9 +158,6 @@ const (
 
 func (v version) String() string { return [...]string{"1.0", "2.0"}[v] }
 
-// errUnsupported classifies content negotiation failures (415).
-var errUnsupported = errors.New("unsupported media type")
-
 // parseContentType negotiates the protocol like client_golang's
 // ParseProtoMsg (which Prometheus' receiver uses), tolerating the optional
 // white space and quotes of RFC 9110: an empty type is 1.0; the media type
