@@ -116,6 +116,7 @@ func newServer(cfg *config.Config, log *slog.Logger, dev bool) (*server, error) 
 		Store:           st,
 		DefaultCluster:  cfg.Bridge.DefaultCluster,
 		MaxRequestBytes: cfg.Bridge.MaxRequestBytes,
+		ClusterFromDB:   cfg.Bridge.InfluxClusterFromDB,
 		Verifier:        verifier, // Influx clients send Basic, Token or u/p, not only Bearer
 		Metrics:         reg,
 	}).Register(engine.Group("", s.readyGate))

@@ -238,6 +238,11 @@ type Bridge struct {
 	// here) fsyncs before every acknowledgement. A process crash loses
 	// nothing acknowledged either way.
 	WALFsync time.Duration
+	// InfluxClusterFromDB (influx-cluster-from-db, default false): the
+	// Influx v1 db / v2 bucket names the cluster of lines without a
+	// cluster tag when the request has no ?cluster=; otherwise db and
+	// bucket are ignored.
+	InfluxClusterFromDB bool
 	// NATSSubscriptions (nats-subscriptions) extend the reference's
 	// metric-store.nats-subscriptions, matched by subject, with a queue
 	// group or a JetStream durable consumer (see docs/nats.md).

@@ -494,6 +494,7 @@ type rawBridge struct {
 	MaxPointsPerRequest *int64  `json:"max-points-per-request"`
 	DataDir             *string `json:"data-dir"`
 	WALFsync            *string `json:"wal-fsync"`
+	InfluxClusterFromDB bool    `json:"influx-cluster-from-db"`
 	NATSSubscriptions   []struct {
 		SubscribeTo string `json:"subscribe-to"`
 		QueueGroup  string `json:"queue-group"`
@@ -523,6 +524,7 @@ func parseBridge(raw json.RawMessage, b *Bridge) error {
 		return err
 	}
 	b.StrictMetrics = r.StrictMetrics
+	b.InfluxClusterFromDB = r.InfluxClusterFromDB
 	b.DefaultCluster = r.DefaultCluster
 	for _, f := range []struct {
 		key string
