@@ -460,3 +460,13 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestInfluxClusterFromDB(t *testing.T) {
+	c, err := Parse([]byte(`{"main":{"addr":"127.0.0.1:0"},"bridge":{"influx-cluster-from-db":true}}`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Bridge.InfluxClusterFromDB {
+		t.Fatal("influx-cluster-from-db not read")
+	}
+}
