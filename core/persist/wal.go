@@ -252,15 +252,22 @@ func (w *WAL) syncLoop() {
 	}
 }
 
-// Sync flushes the current segment to stable storage.
+// Sync flushes the current segment to stable storage. The fsync runs
+// outside the lock, so that writers are not stalled behind a slow disk; a
+// segment closed meanwhile was synced by Rotate or Close.
 func (w *WAL) Sync() error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.closed || !w.dirty {
+		w.mu.Unlock()
 		return nil
 	}
 	w.dirty = false
-	return w.f.Sync()
+	f := w.f
+	w.mu.Unlock()
+	if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
+		return err
+	}
+	return nil
 }
 
 // Close syncs and closes the WAL; it is idempotent.
