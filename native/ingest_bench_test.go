@@ -481,15 +481,22 @@ func TestIngestServerProcess(t *testing.T) {
 // process id, so that it is measured exactly like VictoriaMetrics: its own
 // process, its own GOMAXPROCS, the client in this one.
 func startIngestBridgeProcess(b *testing.B) (url string, pid int) {
+	return startBridgeChild(b, "TestIngestServerProcess", ingestServerEnv, ingestServerURL)
+}
+
+// startBridgeChild runs this test binary's server test testName as a child
+// process (env names its data directory) and waits for the line with
+// urlPrefix that announces its URL.
+func startBridgeChild(b *testing.B, testName, env, urlPrefix string) (url string, pid int) {
 	dir := b.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestIngestServerProcess$", "-test.timeout=0")
-	cmd.Env = append(os.Environ(), ingestServerEnv+"="+dir)
+	cmd := exec.Command(os.Args[0], "-test.run=^"+testName+"$", "-test.timeout=0")
+	cmd.Env = append(os.Environ(), env+"="+dir)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)
 	}
 	urls := make(chan string, 1)
-	cmd.Stdout = &lineWatcher{prefix: ingestServerURL, found: urls}
+	cmd.Stdout = &lineWatcher{prefix: urlPrefix, found: urls}
 	log := filepath.Join(dir, "bridge.log")
 	exited := startIngestProcess(b, cmd, log, func() { stdin.Close() })
 	select {

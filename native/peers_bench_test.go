@@ -18,8 +18,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -281,26 +279,7 @@ func TestPeersServerProcess(t *testing.T) {
 // startPeerBridgeProcess is startIngestBridgeProcess for the compat
 // endpoints (see TestPeersServerProcess).
 func startPeerBridgeProcess(b *testing.B) (url string, pid int) {
-	dir := b.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPeersServerProcess$", "-test.timeout=0")
-	cmd.Env = append(os.Environ(), peerServerEnv+"="+dir)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	urls := make(chan string, 1)
-	cmd.Stdout = &lineWatcher{prefix: peerServerURL, found: urls}
-	log := filepath.Join(dir, "bridge.log")
-	exited := startIngestProcess(b, cmd, log, func() { stdin.Close() })
-	select {
-	case url = <-urls:
-		return url, cmd.Process.Pid
-	case <-exited:
-		b.Fatalf("bridge process exited during start-up:\n%s", ingestLogTail(log))
-	case <-time.After(30 * time.Second):
-		b.Fatalf("bridge process did not start in 30 s:\n%s", ingestLogTail(log))
-	}
-	return "", 0
+	return startBridgeChild(b, "TestPeersServerProcess", peerServerEnv, peerServerURL)
 }
 
 // ---- Influx /write, Telegraf-shaped ----
