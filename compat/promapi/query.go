@@ -72,29 +72,9 @@ func (a *API) query(c *gin.Context) {
 		a.respondError(c, invalidParam(err, "time"))
 		return
 	}
-	ctx := r.Context()
-	timeout, aerr := queryTimeout(r)
-	if aerr != nil {
-		a.respondError(c, aerr)
-		return
-	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, a.opt.Now().Add(timeout))
-		defer cancel()
-	}
-	opts, aerr := queryOpts(r)
-	if aerr != nil {
-		a.respondError(c, aerr)
-		return
-	}
-	qs := r.FormValue("query")
-	qry, err := a.engine.NewInstantQuery(ctx, a.q, opts, qs, ts)
-	if err != nil {
-		a.respondError(c, constructionError(err))
-		return
-	}
-	a.exec(ctx, c, qry, qs, limit)
+	a.run(c, limit, func(ctx context.Context, opts promql.QueryOpts, qs string) (promql.Query, error) {
+		return a.engine.NewInstantQuery(ctx, a.q, opts, qs, ts)
+	})
 }
 
 func (a *API) queryRange(c *gin.Context) {
@@ -132,12 +112,21 @@ func (a *API) queryRange(c *gin.Context) {
 		a.respondError(c, badData(errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")))
 		return
 	}
-	ctx := r.Context()
+	a.run(c, limit, func(ctx context.Context, opts promql.QueryOpts, qs string) (promql.Query, error) {
+		return a.engine.NewRangeQuery(ctx, a.q, opts, qs, start, end, step)
+	})
+}
+
+// run applies the request's timeout and query options, builds the query
+// with newQuery and answers it.
+func (a *API) run(c *gin.Context, limit int, newQuery func(context.Context, promql.QueryOpts, string) (promql.Query, error)) {
+	r := c.Request
 	timeout, aerr := queryTimeout(r)
 	if aerr != nil {
 		a.respondError(c, aerr)
 		return
 	}
+	ctx := r.Context()
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -149,7 +138,7 @@ func (a *API) queryRange(c *gin.Context) {
 		return
 	}
 	qs := r.FormValue("query")
-	qry, err := a.engine.NewRangeQuery(ctx, a.q, opts, qs, start, end, step)
+	qry, err := newQuery(ctx, opts, qs)
 	if err != nil {
 		a.respondError(c, constructionError(err))
 		return
